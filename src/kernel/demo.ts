@@ -1,0 +1,46 @@
+/**
+ * The demo machine `npm start` runs: two DRAM nodes with CPUs and one CXL node, and three
+ * processes chosen so that the first ten seconds show promotion, the target-node heuristic
+ * and scan_period adaptation:
+ * - `memcached` (node 1, half its pages on CXL): scrambled Zipf θ=0.99 — its hot pages are
+ *   found on the CXL node and promoted to node 1, the top-tier node it accesses most;
+ * - `gups` (bound to the CXL node at start): a 10 % hot set taking 90 % of accesses, which
+ *   moves at t = 20 s — no top-tier accesses, so its target is the sysfs target_node;
+ * - `backup` (interleaved DRAM/CXL, nearly idle): its scan_period backs off, 4088 → 8357 → 8888 ms.
+ * With the faithful kmigrated_sticky_slot quirk only the first mm that got a migration list
+ * is ever drained (§7.9); turning the quirk off shows the round-robin behaviour.
+ */
+import { GiB, MiB } from './constants.ts'
+import type { KernelConfig } from './kernel.ts'
+import { DEFAULT_TOPOLOGY } from './machine.ts'
+import type { ProcessSpec } from './mm.ts'
+
+export const DEMO_CONFIG: KernelConfig = { seed: 42, topology: DEFAULT_TOPOLOGY }
+
+export const DEMO_PROCESSES: readonly ProcessSpec[] = [
+  {
+    comm: 'memcached',
+    vmas: [
+      { kind: 'file_ro', size: 16 * MiB },
+      { kind: 'anon', size: 3 * GiB },
+      { kind: 'anon', size: 8 * MiB },
+    ],
+    policy: { mode: 'interleave', nodes: [1, 2] },
+    workload: { pattern: 'zipf', theta: 0.99 },
+    accessRate: 2e6,
+  },
+  {
+    comm: 'gups',
+    size: 2 * GiB,
+    policy: { mode: 'bind', nodes: [2] },
+    workload: { pattern: 'hotset', hotFraction: 0.1, hotAccessFraction: 0.9, shiftAtMs: 20_000 },
+    accessRate: 1e6,
+  },
+  {
+    comm: 'backup',
+    size: 1 * GiB,
+    policy: { mode: 'interleave', nodes: [0, 2] },
+    workload: { pattern: 'uniform' },
+    accessRate: 10,
+  },
+]

@@ -1,0 +1,613 @@
+/**
+ * The simulated kernel: a machine, its processes, the kscand / kmigrated / kswapd threads,
+ * vmstat and tracepoints, on a virtual clock. Pure: no timers, no I/O, no Math.random —
+ * the same seed and the same commands at the same virtual times give the same trace.
+ *
+ * Every command validates its arguments before it changes anything and throws a
+ * KernelError (EINVAL, ESRCH, ENOMEM, …) that names the problem.
+ */
+import { nextAccessAfter } from './access.ts'
+import {
+  NUMA_BALANCING_SCAN_DELAY_MS,
+  PR_GET_PTE_A_SCAN_SCALE,
+  PR_PTE_A_SCAN_SCALE_MAX,
+  PR_PTE_A_SCAN_SCALE_MIN,
+  PR_SET_PTE_A_SCAN_SCALE,
+} from './constants.ts'
+import { checkInt, checkNumber, einval, KernelError } from './errors.ts'
+import { Kmigrated } from './kmigrated.ts'
+import { Kscand } from './kscand.ts'
+import { Kswapd } from './kswapd.ts'
+import { DEFAULT_TOPOLOGY, Machine, type TopologySpec } from './machine.ts'
+import {
+  layoutVmas,
+  MmStruct,
+  PG_IDLE,
+  PG_LRU,
+  PG_REFERENCED,
+  PG_YOUNG,
+  type PolicySpec,
+  Process,
+  type ProcessSpec,
+} from './mm.ts'
+import { deriveSeed } from './prng.ts'
+import { NEVER, quantizeRate, RATE } from './rate.ts'
+import { type Kthread, Scheduler } from './sched.ts'
+import { Tracer } from './trace.ts'
+import { Vmstat } from './vmstat.ts'
+import { assignRates, sweepPeriodMs, validateWorkload, type WorkloadSpec } from './workload.ts'
+
+/** Modelled CPU cost of the threads' work, charged as virtual time. */
+export interface CostModel {
+  /** One kscand_scan_mm_slot() visit, whether or not the mm is due. */
+  readonly visitNs: number
+  /** One PTE test-and-clear with its folio checks. */
+  readonly pteNs: number
+  /** One successful single-folio migration (kscand V0: ~5 µs per 4 KiB page, migration-dominated). */
+  readonly migrateNs: number
+  /** A promotion attempt rejected by a check. */
+  readonly checkNs: number
+  /** One page examined by kswapd's clock. */
+  readonly reclaimScanNs: number
+}
+
+export const DEFAULT_COSTS: CostModel = {
+  visitNs: 200,
+  pteNs: 20,
+  migrateNs: 5000,
+  checkNs: 200,
+  reclaimScanNs: 50,
+}
+
+/**
+ * Behaviours of the posted V3 code that change what users see (§7.13), switchable at run
+ * time. `true` is the faithful default.
+ */
+export interface Quirks {
+  /** Quirk 4: kmigrated keeps servicing the first mm with a migration slot until it exits. */
+  kmigrated_sticky_slot: boolean
+  /** Quirk 1: the scan_size budget only ends a scan on a VMA that produced candidates. */
+  scan_budget_needs_candidates: boolean
+  /** Seed patch 05: kmigrated_wait_work() waits on the condition `true`, so it never sleeps. */
+  kmigrated_wait_returns_at_once: boolean
+}
+
+export const QUIRK_NAMES = [
+  'kmigrated_sticky_slot',
+  'scan_budget_needs_candidates',
+  'kmigrated_wait_returns_at_once',
+] as const satisfies readonly (keyof Quirks)[]
+
+export interface KernelConfig {
+  readonly seed?: number
+  readonly topology?: TopologySpec
+  readonly costs?: Partial<CostModel>
+  readonly quirks?: Partial<Quirks>
+  /** sysctl_numa_balancing_scan_delay; V3 delays a new mm's first scan by twice this. */
+  readonly numaBalancingScanDelayMs?: number
+  /** Ground truth: a page accessed at least this often (per second) is hot. */
+  readonly hotThreshold?: number
+  /** Most kscand_migrate_info entries that can exist (GFP_NOWAIT fails beyond). */
+  readonly maxMigrateInfo?: number
+  /** /sys/kernel/mm/numa/demotion_enabled at boot. */
+  readonly demotionEnabled?: boolean
+  /** Start kscand, kmigrated and kswapd at boot, as subsys_initcall does. Default true. */
+  readonly autostart?: boolean
+}
+
+export const KSCAND_PID = 90
+export const KMIGRATED_PID = 91
+const KSWAPD_PID_BASE = 70
+const FIRST_PID = 1000
+/** nextAccess is a u32 relative to timeBase; rebase well before it could overflow. */
+const REBASE_AT = 2 ** 31
+const REBASE_BY = 2 ** 30
+
+export class Kernel {
+  readonly seed: number
+  readonly machine: Machine
+  readonly tracer = new Tracer()
+  readonly sched: Scheduler
+  readonly vmstat = new Vmstat()
+  readonly costs: CostModel
+  readonly quirks: Quirks
+  readonly numa_balancing_scan_delay_ms: number
+  readonly hotThreshold: number
+  readonly hotRateQ: number
+  readonly maxMigrateInfo: number
+  demotion_enabled: boolean
+  /** Virtual ms that per-page next-access times are relative to. */
+  timeBase = 0
+  readonly kscand: Kscand
+  readonly kmigrated: Kmigrated
+  readonly kswapd: Kswapd[]
+  private readonly procs = new Map<number, Process>()
+  private procList: Process[] = []
+  private nextPid = FIRST_PID
+
+  constructor(config: KernelConfig = {}) {
+    this.seed = checkInt('seed', config.seed ?? 1, 0, 2 ** 32 - 1)
+    this.machine = new Machine(config.topology ?? DEFAULT_TOPOLOGY)
+    this.costs = { ...DEFAULT_COSTS, ...config.costs }
+    for (const [name, v] of Object.entries(this.costs)) checkNumber(`costs.${name}`, v, 0, 1e9)
+    this.quirks = {
+      kmigrated_sticky_slot: true,
+      scan_budget_needs_candidates: true,
+      kmigrated_wait_returns_at_once: true,
+      ...config.quirks,
+    }
+    this.numa_balancing_scan_delay_ms = checkInt(
+      'numaBalancingScanDelayMs',
+      config.numaBalancingScanDelayMs ?? NUMA_BALANCING_SCAN_DELAY_MS,
+      0,
+      2 ** 31,
+    )
+    this.hotThreshold = checkNumber('hotThreshold', config.hotThreshold ?? 0.5, 1e-9, 1e9)
+    this.hotRateQ = quantizeRate(this.hotThreshold)
+    this.maxMigrateInfo = checkInt('maxMigrateInfo', config.maxMigrateInfo ?? 1 << 22, 0, 2 ** 31)
+    this.demotion_enabled = config.demotionEnabled ?? true
+    this.sched = new Scheduler(this.tracer)
+    this.kscand = new Kscand(this, KSCAND_PID)
+    this.kmigrated = new Kmigrated(this, KMIGRATED_PID)
+    this.kswapd = this.machine.nodes
+      .filter((n) => n.toptier)
+      .map((n) => new Kswapd(this, n.id, KSWAPD_PID_BASE + n.id))
+    if (config.autostart ?? true) for (const t of this.threads()) this.sched.start(t)
+  }
+
+  // ---- time ----------------------------------------------------------------------------
+
+  get now(): number {
+    return this.sched.now
+  }
+
+  /**
+   * Runs the simulation up to virtual time `until` (ms). With `maxSteps` it may stop early
+   * (returns false) so a caller can bound the work done per event-loop turn.
+   */
+  run(until: number, maxSteps = Number.POSITIVE_INFINITY): boolean {
+    checkNumber('until', until, 0, Number.MAX_SAFE_INTEGER)
+    for (;;) {
+      if (this.sched.now - this.timeBase >= REBASE_AT) this.rebase()
+      const segment = Math.min(until, this.timeBase + REBASE_AT + REBASE_BY)
+      const done = this.sched.run(Math.floor(segment), maxSteps)
+      if (!done || segment >= until) return done
+    }
+  }
+
+  /** Runs for `ms` more milliseconds of virtual time. */
+  advance(ms: number): void {
+    checkNumber('ms', ms, 0, Number.MAX_SAFE_INTEGER)
+    this.run(this.sched.now + ms)
+  }
+
+  private rebase(): void {
+    for (const p of this.procList) {
+      const na = p.mm.nextAccess
+      for (let i = 0; i < na.length; i++) {
+        const v = na[i]
+        if (v !== NEVER) na[i] = v > REBASE_BY ? v - REBASE_BY : 0
+      }
+      p.mm.sweepStartRel -= REBASE_BY
+    }
+    this.timeBase += REBASE_BY
+  }
+
+  // ---- threads -------------------------------------------------------------------------
+
+  threads(): Kthread[] {
+    return [this.kscand.thread, this.kmigrated.thread, ...this.kswapd.map((s) => s.thread)]
+  }
+
+  thread(name: string): Kthread {
+    const t = this.threads().find((x) => x.comm === name)
+    if (!t) throw new KernelError('ENOENT', `no such kernel thread: ${name}`)
+    return t
+  }
+
+  /** Starts a thread; false if it was already running (one thread, as start_kmigrated()). */
+  startThread(name: string): boolean {
+    return this.sched.start(this.thread(name))
+  }
+
+  /** Stops a thread at its next should_stop point; false if it was not running. */
+  stopThread(name: string): boolean {
+    return this.sched.stop(this.thread(name))
+  }
+
+  wakeupKswapd(nid: number): void {
+    this.kswapd.find((s) => s.nid === nid)?.wake()
+  }
+
+  // ---- processes -----------------------------------------------------------------------
+
+  processList(): readonly Process[] {
+    return this.procList
+  }
+
+  process(pid: number): Process {
+    const p = Number.isInteger(pid) ? this.procs.get(pid) : undefined
+    if (!p) throw new KernelError('ESRCH', `no such process: ${pid}`)
+    return p
+  }
+
+  totalPages(): number {
+    return this.procList.reduce((s, p) => s + p.mm.nrPages, 0)
+  }
+
+  /** execve() of a new process: builds its mm, places its pages, registers it with kscand. */
+  exec(spec: ProcessSpec): Process {
+    return this.spawn(spec, null)
+  }
+
+  /**
+   * fork(): the child gets the parent's layout, policy and workload with a seed of its own.
+   * Simplification: the child's pages are its own from the start (as after copy-on-write
+   * has broken every page), so they are not folio_maybe_mapped_shared().
+   */
+  fork(pid: number): Process {
+    const parent = this.process(pid)
+    return this.spawn(parent.spec, parent)
+  }
+
+  private spawn(spec: ProcessSpec, parent: Process | null): Process {
+    const comm = spec?.comm
+    if (typeof comm !== 'string' || !/^[\x21-\x7e]{1,15}$/.test(comm)) {
+      throw einval('comm must be 1 to 15 printable characters without spaces')
+    }
+    const maxPages = this.machine.nodes.reduce((s, n) => s + n.pages, 0)
+    if (spec.vmas && spec.size !== undefined) throw einval('give either size or vmas, not both')
+    const vmaSpecs = spec.vmas ?? [{ kind: 'anon' as const, size: spec.size as number }]
+    const vmas = layoutVmas(vmaSpecs, maxPages)
+    const workload: WorkloadSpec = spec.workload ?? { pattern: 'uniform' }
+    const accessRate = spec.accessRate ?? 1e6
+    validateWorkload(workload, accessRate)
+    const policy: PolicySpec = spec.policy ?? { mode: 'local' }
+    const pid = this.nextPid
+    const seed = deriveSeed(this.seed, pid)
+    const mm = new MmStruct(
+      deriveSeed(this.seed, 0x6d6d, pid),
+      pid,
+      vmas,
+      this.machine.nodes.length,
+    )
+    // Place every page (first touch at exec) before anything global changes.
+    const used = this.placePages(mm, policy)
+    this.nextPid++
+    const now = this.sched.now
+    const nowRel = now - this.timeBase
+    mm.rng[0] = seed
+    const accessed = mm.accessedPages()
+    assignRates(workload, accessRate, accessed, mm.rateQ, seed, 0)
+    if (workload.pattern === 'sequential') {
+      mm.sweepMs = sweepPeriodMs(accessRate, mm.nrPages)
+      mm.sweepStartRel = nowRel
+    }
+    mm.nextAccess.fill(NEVER)
+    // Faulting a page in leaves its PTE young.
+    for (let i = 0; i < accessed.length; i++) mm.nextAccess[accessed[i]] = nowRel
+    for (const v of vmas) mm.flags.fill(v.initialFlags(), v.first, v.first + v.nrPages)
+    for (let n = 0; n < used.length; n++) {
+      this.machine.nodes[n].free -= used[n]
+      mm.pagesOnNode[n] = used[n]
+    }
+    for (let i = 0; i < mm.nrPages; i++) mm.rateOnNode[mm.node[i]] += RATE[mm.rateQ[i]]
+    const proc = new Process(
+      pid,
+      comm,
+      mm,
+      spec,
+      workload,
+      accessRate,
+      now,
+      seed,
+      parent?.pid ?? null,
+    )
+    this.procs.set(pid, proc)
+    this.procList = [...this.procList, proc]
+    // kscand_fork() runs in the parent's dup_mmap(); kscand_execve() in the new image.
+    this.kscand.enter(mm, parent ?? proc)
+    for (const node of this.machine.nodes) {
+      if (node.toptier && node.free < node.wmarkLow) this.wakeupKswapd(node.id)
+    }
+    if (workload.pattern === 'hotset' && workload.shiftAtMs !== undefined) {
+      this.sched.at(now + workload.shiftAtMs, () => this.shiftHotSet(proc))
+    }
+    return proc
+  }
+
+  /**
+   * Page placement by policy: fills mm.node and returns pages taken per node, or throws
+   * ENOMEM without touching the machine. Like the page allocator, a first pass keeps each
+   * node above its low watermark and a second pass goes down to the min watermark.
+   */
+  private placePages(mm: MmStruct, policy: PolicySpec): number[] {
+    const { machine } = this
+    const nrNodes = machine.nodes.length
+    const used = new Array<number>(nrNodes).fill(0)
+    const checkNodes = (nodes: unknown, what: string): number[] => {
+      if (!Array.isArray(nodes) || nodes.length === 0) throw einval(`${what} must list nodes`)
+      for (const n of nodes) machine.node(n)
+      return [...new Set(nodes as number[])]
+    }
+    let order: number[]
+    switch (policy?.mode) {
+      case 'local': {
+        const cpuNode =
+          policy.cpuNode ??
+          machine.nodes.filter((n) => n.cpus).sort((a, b) => b.free - a.free || a.id - b.id)[0].id
+        if (!machine.node(cpuNode).cpus) throw einval(`policy.cpuNode ${cpuNode} has no cpus`)
+        order = machine.zonelist(cpuNode)
+        break
+      }
+      case 'preferred':
+        order = machine.zonelist(machine.node(policy.node).id)
+        break
+      case 'bind': {
+        const set = checkNodes(policy.nodes, 'policy.nodes')
+        order = machine.zonelist(set[0]).filter((n) => set.includes(n))
+        break
+      }
+      case 'interleave': {
+        const set = checkNodes(policy.nodes, 'policy.nodes')
+        const room = set.map((n) => machine.nodes[n].free - machine.nodes[n].wmarkMin)
+        let k = 0
+        for (let i = 0; i < mm.nrPages; i++) {
+          let tries = 0
+          while (room[k] <= 0 && tries++ < set.length) k = (k + 1) % set.length
+          if (room[k] <= 0)
+            throw new KernelError('ENOMEM', 'not enough memory on the interleave nodes')
+          mm.node[i] = set[k]
+          room[k]--
+          used[set[k]]++
+          k = (k + 1) % set.length
+        }
+        return used
+      }
+      default:
+        throw einval('policy.mode must be local, preferred, bind or interleave')
+    }
+    let placed = 0
+    for (const mark of ['wmarkLow', 'wmarkMin'] as const) {
+      for (const n of order) {
+        const node = machine.nodes[n]
+        const take = Math.min(mm.nrPages - placed, Math.max(0, node.free - used[n] - node[mark]))
+        mm.node.fill(n, placed, placed + take)
+        used[n] += take
+        placed += take
+      }
+    }
+    if (placed < mm.nrPages) {
+      throw new KernelError(
+        'ENOMEM',
+        `cannot place ${mm.nrPages} pages: only ${placed} free on the allowed nodes`,
+      )
+    }
+    return used
+  }
+
+  /** exit(): the last user of the mm goes; kscand forgets it (§7.2) and its pages are freed. */
+  exit(pid: number): void {
+    const proc = this.process(pid)
+    const mm = proc.mm
+    mm.mm_users = 0
+    this.procs.delete(pid)
+    this.procList = this.procList.filter((p) => p !== proc)
+    this.kscand.exit(mm, proc)
+    for (let n = 0; n < mm.pagesOnNode.length; n++) {
+      this.machine.nodes[n].free += mm.pagesOnNode[n]
+      mm.pagesOnNode[n] = 0
+      mm.rateOnNode[n] = 0
+    }
+  }
+
+  /** The GUPS hot-set shift: rates change, and pages whose rate changed redraw their next access. */
+  private shiftHotSet(proc: Process): void {
+    if (!this.procs.has(proc.pid)) return
+    const mm = proc.mm
+    const before = mm.rateQ.slice()
+    assignRates(proc.workload, proc.accessRate, mm.accessedPages(), mm.rateQ, proc.seed, 1)
+    const nowRel = this.sched.now - this.timeBase
+    for (let i = 0; i < mm.nrPages; i++) {
+      if (mm.rateQ[i] === before[i]) continue
+      mm.rateOnNode[mm.node[i]] += RATE[mm.rateQ[i]] - RATE[before[i]]
+      mm.nextAccess[i] = nextAccessAfter(mm, i, nowRel)
+    }
+  }
+
+  /** Moves one page to another node (promotion or demotion), keeping all accounting. */
+  movePage(mm: MmStruct, page: number, dest: number): void {
+    const src = mm.node[page]
+    const nodes = this.machine.nodes
+    mm.node[page] = dest
+    nodes[src].free++
+    nodes[dest].free--
+    mm.pagesOnNode[src]--
+    mm.pagesOnNode[dest]++
+    const r = RATE[mm.rateQ[page]]
+    mm.rateOnNode[src] -= r
+    mm.rateOnNode[dest] += r
+  }
+
+  // ---- prctl (§6) ------------------------------------------------------------------------
+
+  /** prctl() of the PTE A-bit scan scale, as process `pid`. Returns the syscall result. */
+  prctl(
+    pid: number,
+    option: number,
+    arg2: bigint | number = 0,
+    arg3: bigint | number = 0,
+    arg4: bigint | number = 0,
+    arg5: bigint | number = 0,
+  ): number {
+    const mm = this.process(pid).mm
+    const args = [arg2, arg3, arg4, arg5].map((a, i) => {
+      try {
+        return BigInt.asUintN(64, BigInt(a))
+      } catch {
+        throw einval(`arg${i + 2} must be an integer`)
+      }
+    })
+    if (option === PR_SET_PTE_A_SCAN_SCALE) {
+      if (args[1] || args[2] || args[3])
+        throw einval('PR_SET_PTE_A_SCAN_SCALE takes arg3..arg5 = 0')
+      // clamp((unsigned int)arg2, MIN, MAX)
+      const scale = Number(BigInt.asUintN(32, args[0]))
+      mm.pte_scan_scale = Math.min(
+        Math.max(scale, PR_PTE_A_SCAN_SCALE_MIN),
+        PR_PTE_A_SCAN_SCALE_MAX,
+      )
+      return 0
+    }
+    if (option === PR_GET_PTE_A_SCAN_SCALE) {
+      if (args.some((a) => a !== 0n)) throw einval('PR_GET_PTE_A_SCAN_SCALE takes arg2..arg5 = 0')
+      return mm.pte_scan_scale
+    }
+    throw einval(`unsupported prctl option ${option}`)
+  }
+
+  // ---- scripted page tables ------------------------------------------------------------
+
+  /** The process touches the page at `address` now: its PTE Accessed bit becomes set. */
+  touch(pid: number, address: number): void {
+    const mm = this.process(pid).mm
+    const page = mm.pageOf(address)
+    if (page < 0) throw einval(`address 0x${address.toString(16)} is not mapped in pid ${pid}`)
+    mm.nextAccess[page] = this.sched.now - this.timeBase
+  }
+
+  /** What the page at `address` looks like: its node, folio flags and PTE Accessed bit. */
+  inspectPage(pid: number, address: number): PageInfo {
+    const mm = this.process(pid).mm
+    const page = mm.pageOf(address)
+    if (page < 0) throw einval(`address 0x${address.toString(16)} is not mapped in pid ${pid}`)
+    const f = mm.flags[page]
+    return {
+      node: mm.node[page],
+      accessed: mm.nextAccess[page] <= this.sched.now - this.timeBase,
+      idle: (f & PG_IDLE) !== 0,
+      young: (f & PG_YOUNG) !== 0,
+      referenced: (f & PG_REFERENCED) !== 0,
+      lru: (f & PG_LRU) !== 0,
+      ratePerSec: RATE[mm.rateQ[page]],
+    }
+  }
+
+  /**
+   * Sets folio flags of one page, for scripted tests of the hot rule: PG_idle, PG_young,
+   * PG_referenced, PG_lru, and the PTE Accessed bit (`accessed: false` means the next access
+   * is redrawn from now, as after a test-and-clear).
+   */
+  setPage(
+    pid: number,
+    address: number,
+    state: Partial<Omit<PageInfo, 'node' | 'ratePerSec'>>,
+  ): void {
+    const mm = this.process(pid).mm
+    const page = mm.pageOf(address)
+    if (page < 0) throw einval(`address 0x${address.toString(16)} is not mapped in pid ${pid}`)
+    const bits = { idle: PG_IDLE, young: PG_YOUNG, referenced: PG_REFERENCED, lru: PG_LRU } as const
+    for (const [k, v] of Object.entries(state)) {
+      if (typeof v !== 'boolean' || !(k in bits || k === 'accessed'))
+        throw einval(`bad page field ${k}`)
+    }
+    let f = mm.flags[page]
+    for (const [k, bit] of Object.entries(bits)) {
+      const v = state[k as keyof typeof bits]
+      if (v !== undefined) f = v ? f | bit : f & ~bit
+    }
+    mm.flags[page] = f
+    const nowRel = this.sched.now - this.timeBase
+    if (state.accessed === true) mm.nextAccess[page] = nowRel
+    if (state.accessed === false) mm.nextAccess[page] = nextAccessAfter(mm, page, nowRel)
+  }
+
+  // ---- observation ---------------------------------------------------------------------
+
+  /** Quality metrics and placement of one process. */
+  processStats(pid: number): ProcessStats {
+    const proc = this.process(pid)
+    const mm = proc.mm
+    const nodes = this.machine.nodes
+    let rate = 0
+    let topRate = 0
+    let latency = 0
+    for (let n = 0; n < nodes.length; n++) {
+      const r = Math.max(0, mm.rateOnNode[n])
+      rate += r
+      if (nodes[n].toptier) topRate += r
+      latency += r * nodes[n].latencyNs
+    }
+    const q = mm.quality
+    const slot = this.kscand.slotOf(mm)
+    const kslot = this.kmigrated.lookup(mm)
+    return {
+      pid,
+      comm: proc.comm,
+      pagesPerNode: Array.from(mm.pagesOnNode),
+      topTierHitRatio: rate > 0 ? topRate / rate : null,
+      meanLatencyNs: rate > 0 ? latency / rate : null,
+      precision: q.queued > 0 ? q.queuedHot / q.queued : null,
+      recall: q.hotSlowSeen > 0 ? q.queuedHot / q.hotSlowSeen : null,
+      queued: q.queued,
+      promoted: q.promoted,
+      demoted: q.demoted,
+      pte_scan_scale: mm.pte_scan_scale,
+      target_node: mm.target_node,
+      scan: slot
+        ? {
+            scan_period: slot.scan_period,
+            scan_size: slot.scan_size,
+            next_scan: slot.next_scan,
+            scan_delta: slot.scan_delta,
+            address: slot.address,
+          }
+        : null,
+      migration: kslot
+        ? {
+            pending: kslot.migrate_head.length,
+            fratio: kslot.fratio,
+            msuccess: kslot.msuccess,
+            mfailed: kslot.mfailed,
+          }
+        : null,
+    }
+  }
+}
+
+export interface PageInfo {
+  node: number
+  accessed: boolean
+  idle: boolean
+  young: boolean
+  referenced: boolean
+  lru: boolean
+  ratePerSec: number
+}
+
+export interface ProcessStats {
+  pid: number
+  comm: string
+  pagesPerNode: number[]
+  /** Access-weighted share of accesses served by top-tier nodes. */
+  topTierHitRatio: number | null
+  /** Access-weighted mean load latency over the nodes' modelled latencies. */
+  meanLatencyNs: number | null
+  /** Share of queued slow-tier pages that were truly hot (ground truth). */
+  precision: number | null
+  /** Share of truly hot slow-tier pages kscand examined that it queued. */
+  recall: number | null
+  queued: number
+  promoted: number
+  demoted: number
+  pte_scan_scale: number
+  target_node: number
+  scan: {
+    scan_period: number
+    scan_size: number
+    next_scan: number
+    scan_delta: number
+    address: number
+  } | null
+  migration: { pending: number; fratio: number; msuccess: number; mfailed: number } | null
+}

@@ -1,0 +1,238 @@
+/**
+ * Processes' address spaces. Page state lives in typed arrays indexed by the page's position
+ * in the mm (VMAs laid end to end): 8 bytes per 4 KiB page —
+ *   node (u8), folio flags (u8), quantized access rate (u16), next access time (u32).
+ * A PTE's Accessed bit is set iff its page's next access time has passed.
+ */
+import { PAGE_SIZE, PR_PTE_A_SCAN_SCALE_DEFAULT } from './constants.ts'
+import { checkInt, einval } from './errors.ts'
+import type { WorkloadSpec } from './workload.ts'
+
+// Folio flags kept per page.
+export const PG_IDLE = 1
+export const PG_YOUNG = 2
+export const PG_REFERENCED = 4
+export const PG_LRU = 8
+export const PG_UNEVICTABLE = 16
+/** folio_maybe_mapped_shared(): mapped by more than one process. */
+export const PG_SHARED = 32
+/** is_valid_folio() rejects these (§7.5). */
+export const PG_INVALID = PG_UNEVICTABLE | PG_SHARED
+
+/**
+ * VMA kinds, as far as §7.5 tells them apart:
+ * - anon: private anonymous memory (heap, stacks) — scanned;
+ * - file: a writable file mapping — scanned;
+ * - file_ro: a read-only file mapping (text, shared libraries) — skipped by the VMA filter;
+ * - shared: memory mapped by another process too — scanned, but every folio is rejected;
+ * - mlocked: anonymous VM_LOCKED memory — scanned, folios unevictable and rejected;
+ * - hugetlb, mixedmap (VM_MIXEDMAP), io (VM_IO|VM_PFNMAP, !vma_migratable) and
+ *   prot_none (!vma_is_accessible) — skipped by the VMA filter.
+ */
+export const VMA_KINDS = [
+  'anon',
+  'file',
+  'file_ro',
+  'shared',
+  'mlocked',
+  'hugetlb',
+  'mixedmap',
+  'io',
+  'prot_none',
+] as const
+export type VmaKind = (typeof VMA_KINDS)[number]
+
+export interface VmaSpec {
+  readonly kind: VmaKind
+  /** Bytes; a positive multiple of 4096. */
+  readonly size: number
+  /**
+   * The VMA has its own mempolicy set by mbind(2) without MPOL_F_MOF, so
+   * vma_policy_mof() is false and kscand skips it.
+   */
+  readonly mbind?: boolean
+}
+
+/** First mapping address; VMAs follow at 2 MiB-aligned addresses with a 2 MiB gap. */
+export const MMAP_BASE = 0x7f0000000000
+const VMA_ALIGN = 2 * 1024 * 1024
+
+export class Vma {
+  readonly end: number
+  readonly nrPages: number
+  /** Passes kscand_walk_page_vma()'s filter (§7.5). */
+  readonly scannable: boolean
+
+  constructor(
+    readonly start: number,
+    readonly first: number,
+    readonly size: number,
+    readonly kind: VmaKind,
+    readonly mbind: boolean,
+  ) {
+    this.end = start + size
+    this.nrPages = size / PAGE_SIZE
+    this.scannable =
+      !mbind &&
+      kind !== 'file_ro' &&
+      kind !== 'hugetlb' &&
+      kind !== 'mixedmap' &&
+      kind !== 'io' &&
+      kind !== 'prot_none'
+  }
+
+  /** Whether the workload touches this VMA at all. */
+  get accessible(): boolean {
+    return this.kind !== 'prot_none'
+  }
+
+  initialFlags(): number {
+    if (this.kind === 'shared') return PG_LRU | PG_SHARED
+    if (this.kind === 'mlocked') return PG_LRU | PG_UNEVICTABLE
+    return PG_LRU
+  }
+}
+
+export function layoutVmas(specs: readonly VmaSpec[], maxPages: number): Vma[] {
+  if (!Array.isArray(specs) || specs.length === 0) throw einval('a process needs at least one VMA')
+  checkInt('number of VMAs', specs.length, 1, 4096)
+  const vmas: Vma[] = []
+  let addr = MMAP_BASE
+  let first = 0
+  specs.forEach((s, i) => {
+    if (!s || !(VMA_KINDS as readonly string[]).includes(s.kind)) {
+      throw einval(`vmas[${i}].kind must be one of ${VMA_KINDS.join(', ')}`)
+    }
+    checkInt(`vmas[${i}].size`, s.size, PAGE_SIZE, maxPages * PAGE_SIZE)
+    if (s.size % PAGE_SIZE !== 0) throw einval(`vmas[${i}].size must be a multiple of 4096`)
+    if (s.mbind !== undefined && typeof s.mbind !== 'boolean') {
+      throw einval(`vmas[${i}].mbind must be a boolean`)
+    }
+    vmas.push(new Vma(addr, first, s.size, s.kind, s.mbind ?? false))
+    first += s.size / PAGE_SIZE
+    addr += Math.ceil(s.size / VMA_ALIGN) * VMA_ALIGN + VMA_ALIGN
+  })
+  if (first > maxPages) throw einval(`the VMAs add up to ${first} pages, more than the machine has`)
+  return vmas
+}
+
+/** Per-mm counters for the quality metrics (ground truth vs what kscand saw). */
+export class MmQuality {
+  /** Slow-tier pages queued for promotion, and how many of them were truly hot. */
+  queued = 0
+  queuedHot = 0
+  /** Truly hot slow-tier pages that kscand examined (the recall denominator). */
+  hotSlowSeen = 0
+  promoted = 0
+  demoted = 0
+}
+
+export class MmStruct {
+  readonly nrPages: number
+  readonly node: Uint8Array
+  readonly flags: Uint8Array
+  readonly rateQ: Uint16Array
+  readonly nextAccess: Uint32Array
+  /** mulberry32 state of this mm's access sampling. */
+  readonly rng = new Uint32Array(1)
+  /** mm->pte_scan_scale (§6): every new mm starts at the default, never inherited. */
+  pte_scan_scale = PR_PTE_A_SCAN_SCALE_DEFAULT
+  /** mm->target_node (§7.7). */
+  target_node = 0
+  /** mm_users; 0 once the process exited (kscand_test_exit). */
+  mm_users = 1
+  /** Sweep period for sequential workloads (ms; Infinity when idle), 0 for Poisson ones. */
+  sweepMs = 0
+  /** When the sweep started, relative to the kernel's time base (sequential workloads). */
+  sweepStartRel = 0
+  /** Pages per node and summed access rate per node (for hit ratio and latency). */
+  readonly pagesOnNode: Float64Array
+  readonly rateOnNode: Float64Array
+  readonly quality = new MmQuality()
+  /** kswapd's clock hand in this mm. */
+  kswapdHand = 0
+
+  constructor(
+    /** The hashed pointer printed as mm=%p. */
+    readonly id: number,
+    readonly owner: number,
+    readonly vmas: readonly Vma[],
+    nrNodes: number,
+  ) {
+    const last = vmas[vmas.length - 1]
+    this.nrPages = last.first + last.nrPages
+    this.node = new Uint8Array(this.nrPages)
+    this.flags = new Uint8Array(this.nrPages)
+    this.rateQ = new Uint16Array(this.nrPages)
+    this.nextAccess = new Uint32Array(this.nrPages)
+    this.pagesOnNode = new Float64Array(nrNodes)
+    this.rateOnNode = new Float64Array(nrNodes)
+  }
+
+  /** VMA_ITERATOR(vmi, mm, address): index of the first VMA with vm_end > address. */
+  findVma(address: number): number {
+    const vmas = this.vmas
+    let lo = 0
+    let hi = vmas.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (vmas[mid].end > address) hi = mid
+      else lo = mid + 1
+    }
+    return lo
+  }
+
+  /** Page index of a virtual address, or -1 when it is not mapped. */
+  pageOf(address: number): number {
+    const v = this.vmas[this.findVma(address)]
+    if (!v || address < v.start) return -1
+    return v.first + Math.floor((address - v.start) / PAGE_SIZE)
+  }
+
+  /** Indices of the pages the workload accesses. */
+  accessedPages(): Uint32Array {
+    const n = this.vmas.reduce((s, v) => s + (v.accessible ? v.nrPages : 0), 0)
+    const out = new Uint32Array(n)
+    let k = 0
+    for (const v of this.vmas) {
+      if (!v.accessible) continue
+      for (let i = 0; i < v.nrPages; i++) out[k++] = v.first + i
+    }
+    return out
+  }
+}
+
+export type PolicySpec =
+  /** First touch: local node of `cpuNode` (default: the CPU node with most free memory), falling back by distance. */
+  | { readonly mode: 'local'; readonly cpuNode?: number }
+  /** numactl --preferred: like local, starting from `node`. */
+  | { readonly mode: 'preferred'; readonly node: number }
+  /** numactl --membind (task policy): only these nodes. */
+  | { readonly mode: 'bind'; readonly nodes: readonly number[] }
+  /** numactl --interleave (task policy): page by page over these nodes. */
+  | { readonly mode: 'interleave'; readonly nodes: readonly number[] }
+
+export interface ProcessSpec {
+  readonly comm: string
+  /** Either a total size (one anonymous VMA) or an explicit layout. */
+  readonly size?: number
+  readonly vmas?: readonly VmaSpec[]
+  readonly policy?: PolicySpec
+  readonly workload?: WorkloadSpec
+  /** Accesses per second over the whole process. */
+  readonly accessRate?: number
+}
+
+export class Process {
+  constructor(
+    readonly pid: number,
+    readonly comm: string,
+    readonly mm: MmStruct,
+    readonly spec: ProcessSpec,
+    readonly workload: WorkloadSpec,
+    readonly accessRate: number,
+    readonly startedAt: number,
+    readonly seed: number,
+    readonly parent: number | null,
+  ) {}
+}

@@ -1,0 +1,191 @@
+/**
+ * Tracepoints, declared once. Each declaration carries the trace system, the fields with
+ * their C types and the exact TP_printk format (§5 of kscand-v3.md for the kmem events).
+ * The event stream, trace_pipe formatting and the AsyncAPI document are all derived from
+ * this table; the simulated kernel emits events by index into it.
+ */
+
+export type FieldType = 'ptr' | 'long' | 'ulong' | 'int' | 'uint' | 'str'
+
+export interface FieldDecl {
+  readonly name: string
+  readonly type: FieldType
+  readonly doc: string
+}
+
+export interface EventDecl {
+  readonly system: string
+  readonly name: string
+  readonly doc: string
+  readonly fields: readonly FieldDecl[]
+  /** printf-style format, as in TP_printk (%p, %ld, %lu, %d, %u, %s). */
+  readonly fmt: string
+}
+
+const mm: FieldDecl = { name: 'mm', type: 'ptr', doc: 'the mm_struct, as a hashed pointer' }
+const comm: FieldDecl = { name: 'comm', type: 'str', doc: 'thread name' }
+const pid: FieldDecl = { name: 'pid', type: 'int', doc: 'thread pid' }
+
+export const EVENTS = [
+  {
+    system: 'kmem',
+    name: 'kmem_mm_enter',
+    doc: 'An mm was registered with kscand (fork or exec), §7.2.',
+    fields: [mm],
+    fmt: 'mm = %p',
+  },
+  {
+    system: 'kmem',
+    name: 'kmem_mm_exit',
+    doc: 'An mm left kscand (last user gone), §7.2.',
+    fields: [mm],
+    fmt: 'mm = %p',
+  },
+  {
+    system: 'kmem',
+    name: 'kmem_scan_mm_start',
+    doc: 'kscand visits an mm; fires before the next_scan check, so also for visits that are not due (§7.4 step 4).',
+    fields: [mm],
+    fmt: 'mm = %p',
+  },
+  {
+    system: 'kmem',
+    name: 'kmem_scan_mm_end',
+    doc: 'kscand finished a scan of an mm: resume address, slow-tier hot pages of this scan, the scan_period/scan_size used for it and the new target node (§7.4 step 10).',
+    fields: [
+      mm,
+      { name: 'start', type: 'ulong', doc: 'resume address for the next scan' },
+      { name: 'total', type: 'ulong', doc: 'slow-tier pages judged hot in this scan' },
+      { name: 'scan_period', type: 'ulong', doc: 'scan period used for this scan (ms)' },
+      { name: 'scan_size', type: 'ulong', doc: 'scan size used for this scan (bytes)' },
+      { name: 'target_node', type: 'int', doc: 'promotion node chosen by the heuristic' },
+    ],
+    fmt: 'mm=%p, start = %ld, total = %ld, scan_period = %ld, scan_size = %ld node = %d',
+  },
+  {
+    system: 'kmem',
+    name: 'kmem_scan_mm_migrate',
+    doc: 'kmigrated tried to promote one folio (§7.9): rc is the kmigrated_promote_folio() result.',
+    fields: [
+      mm,
+      { name: 'rc', type: 'int', doc: 'kmigrated_promote_folio() return code (§7.10)' },
+      { name: 'target_node', type: 'int', doc: 'destination node' },
+      { name: 'msuccess', type: 'int', doc: 'successes in the current 1024-attempt window' },
+      { name: 'mfailed', type: 'int', doc: 'failures in the current 1024-attempt window' },
+    ],
+    fmt: 'mm = %p rc = %d node = %d msuccess = %d mfailed = %d ',
+  },
+  {
+    system: 'kthread',
+    name: 'kthread_start',
+    doc: 'A kernel thread was started (kthread_run).',
+    fields: [comm, pid],
+    fmt: 'comm=%s pid=%d',
+  },
+  {
+    system: 'kthread',
+    name: 'kthread_stop',
+    doc: 'A kernel thread returned after kthread_stop().',
+    fields: [comm, pid],
+    fmt: 'comm=%s pid=%d',
+  },
+  {
+    system: 'kthread',
+    name: 'kthread_sleep',
+    doc: 'A kernel thread went to sleep; timeout 0 means until woken.',
+    fields: [comm, pid, { name: 'timeout', type: 'uint', doc: 'sleep bound in ms (0: none)' }],
+    fmt: 'comm=%s pid=%d timeout=%u',
+  },
+  {
+    system: 'kthread',
+    name: 'kthread_wake',
+    doc: 'A sleeping kernel thread runs again.',
+    fields: [comm, pid, { name: 'reason', type: 'str', doc: 'timeout, wake_up or stop' }],
+    fmt: 'comm=%s pid=%d reason=%s',
+  },
+  {
+    system: 'kthread',
+    name: 'kthread_pause',
+    doc: 'kscand parks because scan_enabled is 0 (§3); it resumes when re-enabled.',
+    fields: [comm, pid],
+    fmt: 'comm=%s pid=%d',
+  },
+  {
+    system: 'sysfs',
+    name: 'sysfs_write',
+    doc: 'An accepted write to a simulated sysfs file (or another state-changing command).',
+    fields: [
+      { name: 'path', type: 'str', doc: 'file or resource written' },
+      { name: 'old', type: 'str', doc: 'value before' },
+      { name: 'new', type: 'str', doc: 'value after' },
+    ],
+    fmt: 'path=%s old=%s new=%s',
+  },
+] as const satisfies readonly EventDecl[]
+
+export type EventName = (typeof EVENTS)[number]['name']
+
+/** Event index by name: EV.kmem_scan_mm_end etc. */
+export const EV = Object.fromEntries(EVENTS.map((e, i) => [e.name, i])) as {
+  readonly [K in EventName]: number
+}
+
+export type TraceArg = number | string
+
+/** One emitted event. `ts` is virtual time in microseconds. */
+export interface TraceEvent {
+  readonly ts: number
+  readonly pid: number
+  readonly comm: string
+  readonly id: number
+  readonly args: readonly TraceArg[]
+}
+
+export type TraceSink = (event: TraceEvent) => void
+
+/** The kernel printk rendering of a %p argument: the hashed 32-bit id, zero-padded to 64 bits. */
+export function formatPointer(hashed: number): string {
+  return (hashed >>> 0).toString(16).padStart(16, '0')
+}
+
+/** Renders the TP_printk text of an event. */
+export function formatEvent(ev: TraceEvent): string {
+  const decl = EVENTS[ev.id] as EventDecl
+  let i = 0
+  return decl.fmt.replace(/%(p|ld|lu|d|u|s)/g, (_m, conv: string) => {
+    const v = ev.args[i++]
+    return conv === 'p' ? formatPointer(v as number) : String(v)
+  })
+}
+
+/**
+ * The kernel side of tracing: per-event enables (a disabled event is not generated at all —
+ * call sites test `on[id]` before building arguments) and the sinks that receive events.
+ */
+export class Tracer {
+  readonly on = new Uint8Array(EVENTS.length).fill(1)
+  private sinks: TraceSink[] = []
+
+  /** True when at least one sink listens and the event is enabled. */
+  enabled(id: number): boolean {
+    return this.on[id] === 1 && this.sinks.length > 0
+  }
+
+  emit(ts: number, pid: number, comm: string, id: number, args: TraceArg[]): void {
+    const ev: TraceEvent = { ts, pid, comm, id, args }
+    for (const s of this.sinks) s(ev)
+  }
+
+  subscribe(sink: TraceSink): () => void {
+    this.sinks = [...this.sinks, sink]
+    return () => {
+      this.sinks = this.sinks.filter((s) => s !== sink)
+    }
+  }
+
+  setEnabled(name: string, enabled: boolean): void {
+    const id = EV[name as EventName]
+    if (id === undefined) throw new Error(`unknown event ${name}`)
+    this.on[id] = enabled ? 1 : 0
+  }
+}

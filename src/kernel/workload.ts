@@ -1,0 +1,121 @@
+/**
+ * Access patterns. A workload gives every page of an mm an access rate (the ground truth) and
+ * decides when each page is next accessed; kscand learns about those accesses only through
+ * the PTE Accessed bit, exactly as the kernel does.
+ */
+import { PAGE_SIZE } from './constants.ts'
+import { checkNumber, einval } from './errors.ts'
+import { Permutation } from './prng.ts'
+import { quantizeLog2Rate, quantizeRate } from './rate.ts'
+
+export type WorkloadSpec =
+  /** Every page equally likely (GUPS / memtier R:R). */
+  | { readonly pattern: 'uniform' }
+  /** Scrambled Zipf: rank r has weight r^-theta; ranks are scattered over the pages (YCSB). */
+  | { readonly pattern: 'zipf'; readonly theta: number }
+  /**
+   * A hot set of `hotFraction` of the pages takes `hotAccessFraction` (default 0.9) of the
+   * accesses, the rest is uniform (HeMem GUPS). At `shiftAtMs` after the process starts,
+   * `shiftFraction` (default 1) of the hot set moves to the pages right after it.
+   */
+  | {
+      readonly pattern: 'hotset'
+      readonly hotFraction: number
+      readonly hotAccessFraction?: number
+      readonly shiftAtMs?: number
+      readonly shiftFraction?: number
+    }
+  /** A sweep over the pages in address order, one 64-byte line per access. */
+  | { readonly pattern: 'sequential' }
+  /** No accesses of its own; pages are only touched by explicit commands (scripted tests). */
+  | { readonly pattern: 'idle' }
+
+export type Pattern = WorkloadSpec['pattern']
+
+const LINES_PER_PAGE = PAGE_SIZE / 64
+
+export function validateWorkload(w: WorkloadSpec, accessRate: number): void {
+  checkNumber('accessRate', accessRate, 0, 1e12)
+  switch (w?.pattern) {
+    case 'uniform':
+    case 'sequential':
+    case 'idle':
+      return
+    case 'zipf':
+      checkNumber('workload.theta', w.theta, 1e-6, 10)
+      if (w.theta <= 0) throw einval('workload.theta must be > 0')
+      return
+    case 'hotset':
+      checkNumber('workload.hotFraction', w.hotFraction, 1e-9, 1)
+      checkNumber('workload.hotAccessFraction', w.hotAccessFraction ?? 0.9, 0, 1)
+      checkNumber('workload.shiftAtMs', w.shiftAtMs ?? 0, 0, 2 ** 31)
+      checkNumber('workload.shiftFraction', w.shiftFraction ?? 1, 0, 1)
+      return
+    default:
+      throw einval(`unknown workload pattern ${String((w as { pattern?: unknown })?.pattern)}`)
+  }
+}
+
+/** ζ(n, θ) = Σ_{r=1..n} r^-θ: exact up to 10^5 terms, Euler–Maclaurin beyond. */
+export function zeta(n: number, theta: number): number {
+  const k = Math.min(n, 100_000)
+  let s = 0
+  for (let r = 1; r <= k; r++) s += r ** -theta
+  if (n === k) return s
+  const f = (x: number) => x ** -theta
+  const df = (x: number) => -theta * x ** (-theta - 1)
+  const integral =
+    theta === 1 ? Math.log(n / k) : (n ** (1 - theta) - k ** (1 - theta)) / (1 - theta)
+  return s - f(k) + integral + (f(k) + f(n)) / 2 + (df(n) - df(k)) / 12
+}
+
+/**
+ * Fills `rateQ[i]` for the `n` accessed pages listed by `pages` (mm page indices) with the
+ * quantized per-page rate of the workload. `phase` counts hot-set shifts that happened.
+ */
+export function assignRates(
+  w: WorkloadSpec,
+  accessRate: number,
+  pages: Uint32Array,
+  rateQ: Uint16Array,
+  seed: number,
+  phase: number,
+): void {
+  const n = pages.length
+  if (n === 0) return
+  switch (w.pattern) {
+    case 'idle':
+      for (let i = 0; i < n; i++) rateQ[pages[i]] = 0
+      return
+    case 'uniform':
+    case 'sequential': {
+      const q = quantizeRate(accessRate / n)
+      for (let i = 0; i < n; i++) rateQ[pages[i]] = q
+      return
+    }
+    case 'zipf': {
+      const perm = new Permutation(n, seed)
+      const base = Math.log2(accessRate / zeta(n, w.theta))
+      for (let r = 0; r < n; r++) {
+        rateQ[pages[perm.map(r)]] = quantizeLog2Rate(base - w.theta * Math.log2(r + 1))
+      }
+      return
+    }
+    case 'hotset': {
+      const hot = Math.max(1, Math.round(n * w.hotFraction))
+      const hotShare = w.hotAccessFraction ?? 0.9
+      const cold = quantizeRate((accessRate * (1 - hotShare)) / n)
+      const hotQ = quantizeRate((accessRate * hotShare) / hot + (accessRate * (1 - hotShare)) / n)
+      for (let i = 0; i < n; i++) rateQ[pages[i]] = cold
+      const moved = phase > 0 ? Math.round(hot * (w.shiftFraction ?? 1)) : 0
+      // The first `moved` hot pages move by `hot` pages; the rest stay.
+      for (let i = 0; i < hot; i++) rateQ[pages[(i < moved ? i + hot : i) % n]] = hotQ
+      return
+    }
+  }
+}
+
+/** Sweep period of a sequential workload over n pages, in ms (Infinity when idle). */
+export function sweepPeriodMs(accessRate: number, n: number): number {
+  return accessRate > 0 ? (n * LINES_PER_PAGE * 1000) / accessRate : Number.POSITIVE_INFINITY
+}
