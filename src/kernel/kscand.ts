@@ -264,7 +264,7 @@ export class Kscand {
     if (!j) {
       if (!paused) return
       // Busy-spinning with cpu_relax() until re-enabled: modelled as a wait that burns the CPU.
-      const from = sched.now
+      t.spinningSince = sched.now
       yield {
         kind: 'wait',
         wq: this.wait,
@@ -272,7 +272,8 @@ export class Kscand {
         timeout: Number.POSITIVE_INFINITY,
         paused: true,
       }
-      t.cpuNs += (sched.now - from) * 1e6
+      t.cpuNs = t.cpuTimeNs()
+      t.spinningSince = null
       return
     }
     this.sleep_expire = sched.now + j
@@ -292,15 +293,28 @@ export class Kscand {
   /** kscand_do_scan(): up to mms_to_scan visits, round-robin over the mm list. */
   private *doScan(t: Kthread): Generator<Wait, void, void> {
     const mmsToScan = this.mms_to_scan
-    const visitNs = this.k.costs.visitNs
     let iter = 0
     for (;;) {
-      if (t.should_stop() || !this.scan_enabled) break
+      iter = this.visits(t, iter, mmsToScan)
+      if (iter < 0) break
+      yield RESCHED
+    }
+  }
+
+  /**
+   * The body of kscand_do_scan()'s loop, run until the cycle ends (returns -1) or
+   * cond_resched() would reschedule (returns the visits done so far). Kept out of the
+   * generator so the JIT optimises it like any loop.
+   */
+  private visits(t: Kthread, iter: number, mmsToScan: number): number {
+    const visitNs = this.k.costs.visitNs
+    for (;;) {
+      if (t.should_stop() || !this.scan_enabled) return -1
       if (this.head) this.scanMmSlot(t)
       t.charge(visitNs)
       iter++
-      if (iter >= mmsToScan) break
-      if (t.needResched()) yield RESCHED
+      if (iter >= mmsToScan) return -1
+      if (t.needResched()) return iter
     }
   }
 

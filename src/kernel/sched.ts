@@ -45,8 +45,10 @@ export class Kthread {
   stoppedAt: number | null = null
   lastWake: number | null = null
   cycles = 0
-  /** Total CPU time charged to the thread, in ns. */
+  /** CPU time charged to the thread so far, in ns (see cpuTimeNs()). */
   cpuNs = 0
+  /** Set while the thread busy-waits: the CPU is burnt from then on. */
+  spinningSince: number | null = null
   lastError: string | null = null
   /** CPU time not yet turned into elapsed virtual time. */
   debtNs = 0
@@ -78,6 +80,12 @@ export class Kthread {
   /** cond_resched(): true when the thread should yield RESCHED. */
   needResched(): boolean {
     return this.work >= RESCHED_WORK || this.debtNs >= NS_PER_JIFFY
+  }
+
+  /** Total CPU time used, including a busy-wait in progress. */
+  cpuTimeNs(): number {
+    const spin = this.spinningSince === null ? 0 : (this.sched.now - this.spinningSince) * 1e6
+    return this.cpuNs + spin
   }
 
   /** Virtual time of the thread's current instruction, in µs (ftrace timestamps). */

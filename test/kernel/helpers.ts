@@ -1,0 +1,54 @@
+/** Small machines and trace capture for the kernel tests. */
+import { MiB } from '../../src/kernel/constants.ts'
+import { Kernel, type KernelConfig } from '../../src/kernel/kernel.ts'
+import type { TopologySpec } from '../../src/kernel/machine.ts'
+import { EVENTS, type EventName, formatEvent, type TraceEvent } from '../../src/kernel/trace.ts'
+
+/** Two 64 MiB DRAM nodes with CPUs and a 128 MiB CXL node. */
+export const SMALL: TopologySpec = {
+  nodes: [
+    { capacity: 64 * MiB, cpus: true },
+    { capacity: 64 * MiB, cpus: true },
+    { capacity: 128 * MiB, cpus: false },
+  ],
+  distance: [
+    [10, 32, 50],
+    [32, 10, 50],
+    [50, 50, 10],
+  ],
+}
+
+export function boot(config: KernelConfig = {}): Kernel {
+  return new Kernel({ seed: 7, topology: SMALL, ...config })
+}
+
+export interface Captured {
+  readonly events: TraceEvent[]
+  named(name: EventName): TraceEvent[]
+  lines(): string[]
+}
+
+/** Records every event the kernel emits from now on. */
+export function capture(k: Kernel): Captured {
+  const events: TraceEvent[] = []
+  k.tracer.subscribe((e) => events.push(e))
+  return {
+    events,
+    named: (name) => events.filter((e) => EVENTS[e.id].name === name),
+    lines: () =>
+      events.map((e) => `${e.ts} ${e.comm}-${e.pid} ${EVENTS[e.id].name}: ${formatEvent(e)}`),
+  }
+}
+
+/** The fields of an event by name. */
+export function fields(e: TraceEvent): Record<string, number | string> {
+  return Object.fromEntries(EVENTS[e.id].fields.map((f, i) => [f.name, e.args[i]]))
+}
+
+/** Sum of free pages and pages held by processes equals every node's capacity. */
+export function pagesConserved(k: Kernel): boolean {
+  return k.machine.nodes.every((n) => {
+    const held = k.processList().reduce((s, p) => s + p.mm.pagesOnNode[n.id], 0)
+    return n.free + held === n.pages
+  })
+}
