@@ -1,0 +1,77 @@
+/**
+ * The HTTP control plane as a fastify plugin: `fastify.register(app, { kernel, runner, token })`.
+ * server.ts runs it as a process; tests register it on a fresh instance and inject requests.
+ *
+ * Inside the plugin, every route plugin can reach the simulated kernel and its runner
+ * (`fastify.kernel`, `fastify.runner`) and guards its writes with `{ onRequest:
+ * fastify.writeGuard }`. The zod compilers live in the `api` scope only (node-stack.md §1.4):
+ * route plugins that want zod schemas register there.
+ */
+import swagger from '@fastify/swagger'
+import type { FastifyInstance } from 'fastify'
+import {
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod'
+import { simRoutes } from '../routes/sim.ts'
+import { type WriteGuard, writeGuard } from './auth.ts'
+import { HttpError, sendError, toHttpError } from './http-errors.ts'
+import type { Kernel } from './kernel/kernel.ts'
+import { openapiTransform, swaggerDocument } from './openapi.ts'
+import type { SimRunner } from './runner.ts'
+
+export interface AppOptions {
+  readonly kernel: Kernel
+  readonly runner: SimRunner
+  /** Bearer token every write must carry; undefined lets anyone write. */
+  readonly token?: string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    kernel: Kernel
+    runner: SimRunner
+    /** onRequest hook for any route that changes state. */
+    writeGuard: WriteGuard
+  }
+}
+
+/** PAGE_SIZE: sysfs never looks past the first page of a write. */
+export const BODY_LIMIT = 4096
+
+export async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+  fastify.decorate('kernel', opts.kernel)
+  fastify.decorate('runner', opts.runner)
+  fastify.decorate('writeGuard', writeGuard(opts.token))
+
+  // Bodies as curl sends them (form, text, octet-stream, none) arrive as a latin1 string,
+  // one char per byte, so the kstrto* parsers see exactly the bytes written.
+  fastify.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: BODY_LIMIT },
+    (_req, body: Buffer, done) => done(null, body.toString('latin1')),
+  )
+
+  fastify.setErrorHandler((err, req, reply) => {
+    const e = toHttpError(err)
+    if (e.statusCode >= 500) req.log.error({ err }, 'request failed')
+    return sendError(req, reply, e)
+  })
+  fastify.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, new HttpError('ENOENT', `no such file or resource: ${req.url}`)),
+  )
+
+  await fastify.register(swagger, {
+    openapi: swaggerDocument,
+    transform: openapiTransform,
+    transformObject: jsonSchemaTransformObject,
+  })
+
+  await fastify.register(async (api) => {
+    api.setValidatorCompiler(validatorCompiler)
+    api.setSerializerCompiler(serializerCompiler)
+    // Route plugins: one line each.
+    await api.register(simRoutes)
+  })
+}

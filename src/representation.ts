@@ -1,0 +1,55 @@
+/**
+ * Reads: every resource is offered as the text `cat` would print (the default) or as JSON,
+ * and carries an ETag. The tag is a hash of the text, so both representations of one state
+ * share it (the JSON one carries a `-json` suffix, since strong tags differ per
+ * representation); `If-Match` with either tag of the current state lets a write through.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { HttpError } from './http-errors.ts'
+import { prefersJson } from './negotiate.ts'
+
+/** FNV-1a over the UTF-16 code units: tiny values, so a fast 32-bit hash is enough. */
+export function etagOf(text: string): string {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return (h >>> 0).toString(16).padStart(8, '0')
+}
+
+function listedTags(header: string): string[] {
+  return header.split(',').map((t) => t.trim())
+}
+
+function matchesAny(header: string, tag: string): boolean {
+  return listedTags(header).some((t) => t === '*' || t === `"${tag}"` || t === `"${tag}-json"`)
+}
+
+/** Sends `text` or `json()` by content negotiation, with ETag and 304 on If-None-Match. */
+export function sendRepresentation(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  text: string,
+  json: () => unknown,
+): void {
+  const tag = etagOf(text)
+  const asJson = prefersJson(req)
+  reply.header('etag', asJson ? `"${tag}-json"` : `"${tag}"`).header('vary', 'Accept')
+  const inm = req.headers['if-none-match']
+  if (inm && matchesAny(inm, tag)) reply.code(304).send()
+  else if (asJson) reply.type('application/json; charset=utf-8').send(json())
+  else reply.type('text/plain; charset=utf-8').send(text)
+}
+
+/** Throws ESTALE (412) when If-Match is present and names no tag of the current text. */
+export function checkIfMatch(req: FastifyRequest, currentText: string): void {
+  const im = req.headers['if-match']
+  if (im && !matchesAny(im, etagOf(currentText))) {
+    throw new HttpError('ESTALE', `If-Match ${im} does not match the current ETag`)
+  }
+}
+
+/** `name value` lines, the shape of /proc/vmstat, for flat objects. */
+export function keyValueText(obj: Record<string, unknown>): string {
+  let s = ''
+  for (const [k, v] of Object.entries(obj)) s += `${k} ${v ?? '-'}\n`
+  return s
+}

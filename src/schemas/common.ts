@@ -1,0 +1,52 @@
+/**
+ * Shared response shapes: the error body and the text-or-JSON pair every resource offers.
+ */
+import { type ZodType, z } from 'zod'
+import { ERRNOS, type ErrnoCode } from '../http-errors.ts'
+
+export const ErrorBody = z
+  .object({
+    errno: z.number().int().describe('the errno a kernel would return (22 for EINVAL)'),
+    code: z.enum(Object.keys(ERRNOS) as [ErrnoCode, ...ErrnoCode[]]),
+    message: z.string().describe('what a shell user sees, e.g. `write error: Invalid argument`'),
+    detail: z.string().describe('what exactly was wrong'),
+  })
+  .meta({ id: 'Error' })
+
+const errorResponse = (description: string) => ({
+  description,
+  content: {
+    'text/plain': { schema: z.string() },
+    'application/json': { schema: ErrorBody },
+  },
+})
+
+const ERROR_DESCRIPTIONS = {
+  400: 'EINVAL: the value or request was rejected; nothing changed',
+  401: 'EACCES: a token is configured and the request has no valid bearer token',
+  403: 'EACCES: the file is read-only (mode 0444)',
+  404: 'ENOENT / ESRCH: no such file, thread or process',
+  405: 'EOPNOTSUPP: the method does not apply; see the Allow header',
+  412: 'ESTALE: If-Match does not match the current ETag; nothing changed',
+  413: 'E2BIG: the body is larger than the limit',
+  415: 'EINVAL: unsupported content type',
+  507: 'ENOMEM: the simulated machine lacks the memory',
+} as const
+
+export type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS
+
+/** Response entries for the error statuses a route can answer with. */
+export function errors(...statuses: ErrorStatus[]) {
+  return Object.fromEntries(statuses.map((s) => [s, errorResponse(ERROR_DESCRIPTIONS[s])]))
+}
+
+/** A 2xx response offered as text (what `cat` prints) or as JSON. */
+export function textOrJson<T extends ZodType>(json: T, description: string) {
+  return {
+    description,
+    content: {
+      'text/plain': { schema: z.string() },
+      'application/json': { schema: json },
+    },
+  }
+}
