@@ -5,17 +5,16 @@
  * sequential sweep, is the next pass over the page.
  */
 import type { MmStruct } from './mm.ts'
-import { EXP1, MEAN_GAP_MS, NEVER } from './rate.ts'
+import { EXP1, EXP1_SHIFT, MEAN_GAP_MS, NEVER } from './rate.ts'
 
 export function nextAccessAfter(mm: MmStruct, i: number, nowRel: number): number {
   let next: number
   if (mm.sweepMs === 0) {
-    // mulberry32, inlined so the PTE loop stays allocation- and call-free.
-    const a = (mm.rng[0] + 0x6d2b79f5) | 0
+    // One step of a 32-bit LCG (Numerical Recipes constants); its top 12 bits pick an Exp(1)
+    // quantile. pte-walk.ts inlines the same step.
+    const a = (Math.imul(mm.rng[0], 1664525) + 1013904223) | 0
     mm.rng[0] = a
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    next = nowRel + Math.ceil(EXP1[(x ^ (x >>> 14)) & 0xffff] * MEAN_GAP_MS[mm.rateQ[i]])
+    next = nowRel + Math.ceil(EXP1[a >>> EXP1_SHIFT] * MEAN_GAP_MS[mm.rateQ[i]])
   } else {
     const period = mm.sweepMs
     if (period === Number.POSITIVE_INFINITY) return NEVER

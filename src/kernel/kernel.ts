@@ -129,7 +129,8 @@ export class Kernel {
     this.seed = checkInt('seed', config.seed ?? 1, 0, 2 ** 32 - 1)
     this.machine = new Machine(config.topology ?? DEFAULT_TOPOLOGY)
     this.costs = { ...DEFAULT_COSTS, ...config.costs }
-    for (const [name, v] of Object.entries(this.costs)) checkNumber(`costs.${name}`, v, 0, 1e9)
+    // Whole nanoseconds keep batched and one-by-one charging bit-identical.
+    for (const [name, v] of Object.entries(this.costs)) checkInt(`costs.${name}`, v, 0, 1e9)
     this.quirks = {
       kmigrated_sticky_slot: true,
       scan_budget_needs_candidates: true,
@@ -144,7 +145,7 @@ export class Kernel {
     )
     this.hotThreshold = checkNumber('hotThreshold', config.hotThreshold ?? 0.5, 1e-9, 1e9)
     this.hotRateQ = quantizeRate(this.hotThreshold)
-    this.maxMigrateInfo = checkInt('maxMigrateInfo', config.maxMigrateInfo ?? 1 << 22, 0, 2 ** 31)
+    this.maxMigrateInfo = checkInt('maxMigrateInfo', config.maxMigrateInfo ?? 1 << 20, 0, 2 ** 31)
     this.demotion_enabled = config.demotionEnabled ?? true
     this.sched = new Scheduler(this.tracer)
     this.kscand = new Kscand(this, KSCAND_PID)
@@ -285,7 +286,7 @@ export class Kernel {
     }
     mm.nextAccess.fill(NEVER)
     // Faulting a page in leaves its PTE young.
-    for (let i = 0; i < accessed.length; i++) mm.nextAccess[accessed[i]] = nowRel
+    for (let i = 0; i < accessed.length; i++) mm.nextAccess[accessed.at(i)] = nowRel
     for (const v of vmas) mm.flags.fill(v.initialFlags(), v.first, v.first + v.nrPages)
     for (let n = 0; n < used.length; n++) {
       this.machine.nodes[n].free -= used[n]

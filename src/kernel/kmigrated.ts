@@ -34,10 +34,17 @@ export class MigrateList {
     return this.tail - this.head
   }
 
-  push(page: number, nid: number): void {
-    if (this.tail === this.page.length) this.grow(1)
-    this.page[this.tail] = page
-    this.nid[this.tail++] = nid
+  /**
+   * Room for `n` more entries at the tail: returns the arrays and the index to write at.
+   * Writers fill them and then call commit(count).
+   */
+  reserve(n: number): { page: Uint32Array; nid: Uint8Array; at: number } {
+    if (this.tail + n > this.page.length) this.grow(n)
+    return { page: this.page, nid: this.nid, at: this.tail }
+  }
+
+  commit(count: number): void {
+    this.tail += count
   }
 
   /** Moves every entry of `other` to the tail of this list (list_splice_tail_init). */
@@ -116,6 +123,16 @@ export class Kmigrated {
     pid: number,
   ) {
     this.thread = k.sched.kthread('kmigrated', pid, (t) => this.main(t))
+  }
+
+  /**
+   * Extension: V3 has no sysfs file for kmigrate_sleep_ms. Stored like kscand's knobs: the
+   * current wait ends and the next one uses the new value.
+   */
+  store_kmigrate_sleep_ms(msecs: number): void {
+    this.kmigrate_sleep_ms = msecs
+    this.sleep_expire = 0
+    this.k.sched.wake_up(this.wait)
   }
 
   lookup(mm: MmStruct): KmigratedMmSlot | undefined {

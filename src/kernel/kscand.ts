@@ -4,7 +4,6 @@
  * slow-tier pages accessed in two consecutive scans for kmigrated.
  */
 
-import { nextAccessAfter } from './access.ts'
 import {
   KSCAND_DEFAULT_TARGET_NODE,
   KSCAND_IGNORE_SCAN_THR,
@@ -25,15 +24,20 @@ import {
 import { einval } from './errors.ts'
 import type { Kernel } from './kernel.ts'
 import { MigrateList } from './kmigrated.ts'
+import type { MmStruct, Vma } from './mm.ts'
 import {
-  type MmStruct,
-  PG_IDLE,
-  PG_INVALID,
-  PG_LRU,
-  PG_REFERENCED,
-  PG_YOUNG,
-  type Vma,
-} from './mm.ts'
+  W_COLD,
+  W_HOT_SEEN,
+  W_IDLE,
+  W_NR_TO_SCAN,
+  W_QUEUED,
+  W_QUEUED_HOT,
+  W_SLOTS,
+  W_SLOW,
+  W_TOP,
+  W_VISITED,
+  walkPtes,
+} from './pte-walk.ts'
 import { type Kthread, RESCHED, type Wait, WaitQueue } from './sched.ts'
 import { EV } from './trace.ts'
 import { VM } from './vmstat.ts'
@@ -125,6 +129,7 @@ export class Kscand {
   private readonly nrScanned: Float64Array
   private readonly nrAccessed: Float64Array
   private readonly scanList = new MigrateList()
+  private readonly walkOut = new Float64Array(W_SLOTS)
 
   constructor(
     private readonly k: Kernel,
@@ -308,14 +313,59 @@ export class Kscand {
    */
   private visits(t: Kthread, iter: number, mmsToScan: number): number {
     const visitNs = this.k.costs.visitNs
+    let slow = 0
     for (;;) {
       if (t.should_stop() || !this.scan_enabled) return -1
-      if (this.head) this.scanMmSlot(t)
-      t.charge(visitNs)
-      iter++
+      if (slow === 0 && this.nothingToDo()) {
+        // Every visit until the next cond_resched() point would be a no-op: do them at once.
+        const n = Math.min(mmsToScan - iter, t.unitsBeforeResched(visitNs))
+        this.idleVisits(n)
+        t.charge(n * visitNs, n)
+        iter += n
+      } else {
+        // Something is due: visit one by one for a full round, which reaches it.
+        if (slow === 0) slow = this.slots.size
+        if (this.head) this.scanMmSlot(t)
+        t.charge(visitNs)
+        iter++
+        slow--
+      }
       if (iter >= mmsToScan) return -1
       if (t.needResched()) return iter
     }
+  }
+
+  /**
+   * True when a visit of any mm would only note it and move on: none is due, none is
+   * exiting, and nobody traces kmem_scan_mm_start (which fires on every visit).
+   */
+  private nothingToDo(): boolean {
+    const { k } = this
+    if (k.tracer.enabled(EV.kmem_scan_mm_start)) return false
+    const now = k.sched.now
+    for (let s = this.head; s; s = s.next) {
+      const mm = s.mm
+      if (mm.mm_users === 0) return false
+      if (mm.pte_scan_scale !== 0 && (!s.next_scan || now >= s.next_scan)) return false
+    }
+    return true
+  }
+
+  /** n visits that do nothing but what scanMmSlot() does for an mm that is not due. */
+  private idleVisits(n: number): void {
+    const m = this.slots.size
+    if (m === 0) return
+    let s = this.cur ?? this.head
+    for (let i = 0; i < Math.min(n, m); i++) {
+      s = s ?? this.head
+      s!.is_scanned = true
+      if (s!.mm.pte_scan_scale !== 0) s!.mm.target_node = s!.target_node
+      s = s!.next
+    }
+    // The other visits only go round the list, which repeats every m visits.
+    const rest = (n - Math.min(n, m)) % m
+    for (let i = 0; i < rest; i++) s = (s ?? this.head)!.next
+    this.cur = s
   }
 
   /** kscand_scan_mm_slot(): one visit (§7.4). */
@@ -423,80 +473,42 @@ export class Kscand {
    */
   private walkVma(t: Kthread, mm: MmStruct, vma: Vma): void {
     const { k } = this
-    const { node, flags, rateQ, nextAccess } = mm
-    const toptier = k.machine.toptier
-    const nrScanned = this.nrScanned
-    const nrAccessed = this.nrAccessed
-    const nowRel = k.sched.now - k.timeBase
-    const hotQ = k.hotRateQ
+    const out = this.walkOut
     const list = this.scanList
-    const canQueue = k.maxMigrateInfo - k.kmigrated.queued
-    let nrToScan = this.nrToScan
-    let top = 0
-    let slow = 0
-    let idle = 0
-    let cold = 0
-    let queued = 0
-    let queuedHot = 0
-    let hotSeen = 0
-    const first = vma.first
-    const end = first + vma.nrPages
-    let i = first
-    for (; i < end; i++) {
-      let f = flags[i]
-      if (f & PG_INVALID) continue // is_valid_folio()
-      const nd = node[i]
-      const prevIdle = f & PG_IDLE
-      // folio_set_idle(); ptep_clear_young_notify(): if young, folio_clear_idle + set_young.
-      if (nextAccess[i] <= nowRel) {
-        f = (f & ~PG_IDLE) | PG_YOUNG
-        nextAccess[i] = nextAccessAfter(mm, i, nowRel)
-      } else {
-        f |= PG_IDLE
-      }
-      flags[i] = f
-      nrScanned[nd]++
-      if (--nrToScan === 0) {
-        i++
-        break
-      }
-      if (!(f & PG_LRU)) continue
-      if (toptier[nd]) {
-        top++
-        // folio_test_young() || folio_test_referenced() || pte_young(): a set A bit set PG_young.
-        if (f & (PG_YOUNG | PG_REFERENCED)) nrAccessed[nd]++
-        continue
-      }
-      slow++
-      const trulyHot = rateQ[i] >= hotQ
-      if (trulyHot) hotSeen++
-      if (!(f & PG_IDLE) && !prevIdle && f & (PG_YOUNG | PG_REFERENCED)) {
-        nrAccessed[nd]++
-        // kzalloc(GFP_NOWAIT) of a kscand_migrate_info; failure just skips the page.
-        if (queued < canQueue) {
-          list.push(i, nd)
-          queued++
-          if (trulyHot) queuedHot++
-        }
-      } else {
-        if (prevIdle) cold++
-        idle++
-      }
-    }
-    this.nrToScan = nrToScan
-    const visited = i - first
+    const canQueue = Math.max(0, k.maxMigrateInfo - k.kmigrated.queued)
+    const room = list.reserve(Math.min(vma.nrPages, canQueue))
+    out[W_NR_TO_SCAN] = this.nrToScan
+    walkPtes(
+      mm,
+      vma.first,
+      vma.first + vma.nrPages,
+      k.sched.now - k.timeBase,
+      k.machine.toptier,
+      k.hotRateQ,
+      this.nrScanned,
+      this.nrAccessed,
+      room.page,
+      room.nid,
+      room.at,
+      canQueue,
+      out,
+    )
+    this.nrToScan = out[W_NR_TO_SCAN]
+    const queued = out[W_QUEUED]
+    list.commit(queued)
+    const visited = out[W_VISITED]
     // scanctrl->address is set on entry of every pte_entry call.
     if (visited > 0) this.scanctrlAddress = vma.start + (visited - 1) * PAGE_SIZE
     const v = k.vmstat.v
-    v[VM.nr_kscand_toptier] += top
-    v[VM.nr_kscand_slowtier] += slow
-    v[VM.nr_kscand_idlepage] += idle
-    v[VM.nr_kscand_coldpage] += cold
+    v[VM.nr_kscand_toptier] += out[W_TOP]
+    v[VM.nr_kscand_slowtier] += out[W_SLOW]
+    v[VM.nr_kscand_idlepage] += out[W_IDLE]
+    v[VM.nr_kscand_coldpage] += out[W_COLD]
     v[VM.nr_kscand_migadded] += queued
     k.kmigrated.queued += queued
     mm.quality.queued += queued
-    mm.quality.queuedHot += queuedHot
-    mm.quality.hotSlowSeen += hotSeen
+    mm.quality.queuedHot += out[W_QUEUED_HOT]
+    mm.quality.hotSlowSeen += out[W_HOT_SEEN]
     t.charge(visited * k.costs.pteNs, visited)
   }
 }

@@ -116,6 +116,38 @@ export function layoutVmas(specs: readonly VmaSpec[], maxPages: number): Vma[] {
   return vmas
 }
 
+/**
+ * The k-th page the workload accesses → its page index in the mm, without materialising a
+ * list (which would cost 4 bytes per page).
+ */
+export class AccessedPages {
+  readonly length: number
+  private readonly starts: number[] = []
+  private readonly firsts: number[] = []
+
+  constructor(vmas: readonly Vma[]) {
+    let n = 0
+    for (const v of vmas) {
+      this.starts.push(n)
+      this.firsts.push(v.first)
+      n += v.nrPages
+    }
+    this.length = n
+  }
+
+  at(k: number): number {
+    const { starts } = this
+    let lo = 0
+    let hi = starts.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (starts[mid] <= k) lo = mid
+      else hi = mid - 1
+    }
+    return this.firsts[lo] + k - starts[lo]
+  }
+}
+
 /** Per-mm counters for the quality metrics (ground truth vs what kscand saw). */
 export class MmQuality {
   /** Slow-tier pages queued for promotion, and how many of them were truly hot. */
@@ -189,16 +221,9 @@ export class MmStruct {
     return v.first + Math.floor((address - v.start) / PAGE_SIZE)
   }
 
-  /** Indices of the pages the workload accesses. */
-  accessedPages(): Uint32Array {
-    const n = this.vmas.reduce((s, v) => s + (v.accessible ? v.nrPages : 0), 0)
-    const out = new Uint32Array(n)
-    let k = 0
-    for (const v of this.vmas) {
-      if (!v.accessible) continue
-      for (let i = 0; i < v.nrPages; i++) out[k++] = v.first + i
-    }
-    return out
+  /** The pages the workload accesses (every VMA but PROT_NONE ones). */
+  accessedPages(): AccessedPages {
+    return new AccessedPages(this.vmas.filter((v) => v.accessible))
   }
 }
 

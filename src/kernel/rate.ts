@@ -16,8 +16,12 @@ export const Q_MAX = 65535
 export const RATE = new Float64Array(65536)
 /** Mean milliseconds between accesses of each quantized rate (Infinity for q = 0). */
 export const MEAN_GAP_MS = new Float64Array(65536)
-/** Quantiles of Exp(1) at (i + 0.5) / 65536, indexed by 16 random bits. */
-export const EXP1 = new Float64Array(65536)
+/**
+ * Quantiles of Exp(1) at (i + 0.5) / 4096, indexed by the top 12 bits of a random word
+ * (EXP1_SHIFT). 32 KiB, so the PTE loop's random lookups stay in the L1 cache.
+ */
+export const EXP1 = new Float64Array(4096)
+export const EXP1_SHIFT = 20
 
 RATE[0] = 0
 MEAN_GAP_MS[0] = Number.POSITIVE_INFINITY
@@ -25,7 +29,7 @@ for (let q = 1; q < 65536; q++) {
   RATE[q] = 2 ** ((q - Q_ZERO) / RATE_STEPS_PER_OCTAVE)
   MEAN_GAP_MS[q] = 1000 / RATE[q]
 }
-for (let i = 0; i < 65536; i++) EXP1[i] = -Math.log(1 - (i + 0.5) / 65536)
+for (let i = 0; i < 4096; i++) EXP1[i] = -Math.log(1 - (i + 0.5) / 4096)
 
 export function quantizeRate(perSecond: number): number {
   return perSecond > 0 ? quantizeLog2Rate(Math.log2(perSecond)) : 0

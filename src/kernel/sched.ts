@@ -82,6 +82,16 @@ export class Kthread {
     return this.work >= RESCHED_WORK || this.debtNs >= NS_PER_JIFFY
   }
 
+  /**
+   * How many more charge(unitNs) calls leave needResched() false after all but the last —
+   * i.e. how many equal units of work fit before the next cond_resched() point (≥ 1).
+   */
+  unitsBeforeResched(unitNs: number): number {
+    const byWork = RESCHED_WORK - this.work
+    const byTime = unitNs > 0 ? Math.ceil((NS_PER_JIFFY - this.debtNs) / unitNs) : byWork
+    return Math.max(1, Math.min(byWork, byTime))
+  }
+
   /** Total CPU time used, including a busy-wait in progress. */
   cpuTimeNs(): number {
     const spin = this.spinningSince === null ? 0 : (this.sched.now - this.spinningSince) * 1e6

@@ -5,6 +5,7 @@
  */
 import { PAGE_SIZE } from './constants.ts'
 import { checkNumber, einval } from './errors.ts'
+import type { AccessedPages } from './mm.ts'
 import { Permutation } from './prng.ts'
 import { quantizeLog2Rate, quantizeRate } from './rate.ts'
 
@@ -70,13 +71,13 @@ export function zeta(n: number, theta: number): number {
 }
 
 /**
- * Fills `rateQ[i]` for the `n` accessed pages listed by `pages` (mm page indices) with the
- * quantized per-page rate of the workload. `phase` counts hot-set shifts that happened.
+ * Fills `rateQ` for the accessed pages with the quantized per-page rate of the workload.
+ * `phase` counts hot-set shifts that happened.
  */
 export function assignRates(
   w: WorkloadSpec,
   accessRate: number,
-  pages: Uint32Array,
+  pages: AccessedPages,
   rateQ: Uint16Array,
   seed: number,
   phase: number,
@@ -85,19 +86,19 @@ export function assignRates(
   if (n === 0) return
   switch (w.pattern) {
     case 'idle':
-      for (let i = 0; i < n; i++) rateQ[pages[i]] = 0
+      for (let i = 0; i < n; i++) rateQ[pages.at(i)] = 0
       return
     case 'uniform':
     case 'sequential': {
       const q = quantizeRate(accessRate / n)
-      for (let i = 0; i < n; i++) rateQ[pages[i]] = q
+      for (let i = 0; i < n; i++) rateQ[pages.at(i)] = q
       return
     }
     case 'zipf': {
       const perm = new Permutation(n, seed)
       const base = Math.log2(accessRate / zeta(n, w.theta))
       for (let r = 0; r < n; r++) {
-        rateQ[pages[perm.map(r)]] = quantizeLog2Rate(base - w.theta * Math.log2(r + 1))
+        rateQ[pages.at(perm.map(r))] = quantizeLog2Rate(base - w.theta * Math.log2(r + 1))
       }
       return
     }
@@ -106,10 +107,10 @@ export function assignRates(
       const hotShare = w.hotAccessFraction ?? 0.9
       const cold = quantizeRate((accessRate * (1 - hotShare)) / n)
       const hotQ = quantizeRate((accessRate * hotShare) / hot + (accessRate * (1 - hotShare)) / n)
-      for (let i = 0; i < n; i++) rateQ[pages[i]] = cold
+      for (let i = 0; i < n; i++) rateQ[pages.at(i)] = cold
       const moved = phase > 0 ? Math.round(hot * (w.shiftFraction ?? 1)) : 0
       // The first `moved` hot pages move by `hot` pages; the rest stay.
-      for (let i = 0; i < hot; i++) rateQ[pages[(i < moved ? i + hot : i) % n]] = hotQ
+      for (let i = 0; i < hot; i++) rateQ[pages.at((i < moved ? i + hot : i) % n)] = hotQ
       return
     }
   }

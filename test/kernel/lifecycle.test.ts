@@ -121,10 +121,10 @@ describe('prctl PR_SET/GET_PTE_A_SCAN_SCALE (§6)', () => {
 })
 
 describe('determinism', () => {
-  function traceOf(seed: number): string[] {
+  function traceOf(seed: number, withStarts = false): string[] {
     const k = new Kernel({ ...DEMO_CONFIG, seed })
     const trace = capture(k)
-    k.tracer.setEnabled('kmem_scan_mm_start', false)
+    k.tracer.setEnabled('kmem_scan_mm_start', withStarts)
     for (const p of DEMO_PROCESSES) k.exec(p)
     k.run(2500)
     k.kscand.store_scan_sleep_ms(5)
@@ -140,6 +140,11 @@ describe('determinism', () => {
     expect(a.length).toBeGreaterThan(10_000)
     expect(traceOf(42).join('\n')).toBe(a.join('\n'))
     expect(traceOf(43).join('\n')).not.toBe(a.join('\n'))
+  })
+
+  it('tracing every visit (kscand visits one by one) changes nothing else', () => {
+    const withStarts = traceOf(42, true).filter((l) => !l.includes('kmem_scan_mm_start'))
+    expect(withStarts.join('\n')).toBe(traceOf(42).join('\n'))
   })
 })
 

@@ -1,0 +1,18 @@
+/**
+ * npm run bench: every suite, one table. Each figure is shown with a baseline measured in the
+ * same run. Load stays on 127.0.0.1 and every loop is bounded in count and time.
+ * `npm run bench -- kernel` runs one suite.
+ */
+import { kernelSuite } from './kernel.bench.ts'
+import { type BenchRow, type BenchSuite, renderTable } from './table.ts'
+
+const suites: Record<string, BenchSuite> = { kernel: kernelSuite }
+
+const only = process.argv.slice(2)
+const rows: BenchRow[] = []
+for (const [name, suite] of Object.entries(suites)) {
+  if (only.length && !only.includes(name)) continue
+  process.stderr.write(`bench: ${name}…\n`)
+  rows.push(...(await suite()))
+}
+console.log(renderTable(rows))
