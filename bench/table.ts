@@ -37,5 +37,9 @@ export function renderTable(rows: readonly BenchRow[]): string {
   const all = [head, ...body]
   const widths = head.map((_, i) => Math.max(...all.map((row) => row[i].length)))
   const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n')
+  return [
+    line(head),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...body.map(line),
+  ].join('\n')
 }

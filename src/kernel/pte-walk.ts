@@ -67,7 +67,7 @@ export function walkPtes(
         // nextAccessAfter()'s Poisson draw with the generator state kept in a local.
         rng = (Math.imul(rng, 1664525) + 1013904223) | 0
         const next = nowRel + Math.ceil(EXP1[rng >>> EXP1_SHIFT] * MEAN_GAP_MS[rateQ[i]])
-        nextAccess[i] = next < NEVER ? next : NEVER
+        nextAccess[i] = Math.min(next, NEVER)
       } else {
         nextAccess[i] = nextAccessAfter(mm, i, nowRel)
       }
