@@ -14,10 +14,16 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod'
+import { procRoutes } from '../routes/proc.ts'
+import { processRoutes } from '../routes/processes.ts'
 import { simRoutes } from '../routes/sim.ts'
+import { sysfsRoutes } from '../routes/sysfs.ts'
+import { threadRoutes } from '../routes/threads.ts'
 import { type WriteGuard, writeGuard } from './auth.ts'
 import { HttpError, sendError, toHttpError } from './http-errors.ts'
 import type { Kernel } from './kernel/kernel.ts'
+import { BODY_LIMIT } from './limits.ts'
+import { trackMethods } from './methods.ts'
 import { openapiTransform, swaggerDocument } from './openapi.ts'
 import type { SimRunner } from './runner.ts'
 
@@ -37,9 +43,6 @@ declare module 'fastify' {
   }
 }
 
-/** PAGE_SIZE: sysfs never looks past the first page of a write. */
-export const BODY_LIMIT = 4096
-
 export async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   fastify.decorate('kernel', opts.kernel)
   fastify.decorate('runner', opts.runner)
@@ -47,6 +50,7 @@ export async function app(fastify: FastifyInstance, opts: AppOptions): Promise<v
 
   // Bodies as curl sends them (form, text, octet-stream, none) arrive as a latin1 string,
   // one char per byte, so the kstrto* parsers see exactly the bytes written.
+  fastify.removeContentTypeParser('text/plain')
   fastify.addContentTypeParser(
     '*',
     { parseAs: 'buffer', bodyLimit: BODY_LIMIT },
@@ -62,6 +66,7 @@ export async function app(fastify: FastifyInstance, opts: AppOptions): Promise<v
     sendError(req, reply, new HttpError('ENOENT', `no such file or resource: ${req.url}`)),
   )
 
+  const addMethodFallbacks = trackMethods(fastify)
   await fastify.register(swagger, {
     openapi: swaggerDocument,
     transform: openapiTransform,
@@ -72,6 +77,17 @@ export async function app(fastify: FastifyInstance, opts: AppOptions): Promise<v
     api.setValidatorCompiler(validatorCompiler)
     api.setSerializerCompiler(serializerCompiler)
     // Route plugins: one line each.
+    await api.register(sysfsRoutes)
+    await api.register(procRoutes)
+    await api.register(threadRoutes)
+    await api.register(processRoutes)
     await api.register(simRoutes)
   })
+  // Documents itself: the same document `npm run openapi` writes to openapi.yaml.
+  fastify.get('/openapi.json', { schema: { hide: true } }, () => fastify.swagger())
+  fastify.get('/openapi.yaml', { schema: { hide: true } }, (_req, reply) =>
+    reply.type('application/yaml').send(fastify.swagger({ yaml: true })),
+  )
+  // Last: 405 for every method a route above does not take.
+  await addMethodFallbacks()
 }

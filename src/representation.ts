@@ -23,14 +23,18 @@ function matchesAny(header: string, tag: string): boolean {
   return listedTags(header).some((t) => t === '*' || t === `"${tag}"` || t === `"${tag}-json"`)
 }
 
-/** Sends `text` or `json()` by content negotiation, with ETag and 304 on If-None-Match. */
+/**
+ * Sends `text` or `json()` by content negotiation, with ETag and 304 on If-None-Match. The
+ * tag hashes `state`, which must cover everything either representation shows.
+ */
 export function sendRepresentation(
   req: FastifyRequest,
   reply: FastifyReply,
   text: string,
   json: () => unknown,
+  state = text,
 ): void {
-  const tag = etagOf(text)
+  const tag = etagOf(state)
   const asJson = prefersJson(req)
   reply.header('etag', asJson ? `"${tag}-json"` : `"${tag}"`).header('vary', 'Accept')
   const inm = req.headers['if-none-match']

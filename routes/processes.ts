@@ -1,0 +1,207 @@
+/**
+ * Simulated processes: list, spawn (exec), fork, exit, and the PTE A-bit scan scale prctl
+ * (kscand-v3.md §6) over HTTP. The kernel validates every spec and argument before it
+ * changes anything, so a rejected request leaves the machine as it was.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { auditWrite } from '../src/audit.ts'
+import { PR_GET_PTE_A_SCAN_SCALE, PR_SET_PTE_A_SCAN_SCALE } from '../src/kernel/constants.ts'
+import type { Process } from '../src/kernel/mm.ts'
+import { BODY_LIMIT, PROCESS_BODY_LIMIT } from '../src/limits.ts'
+import { lookupProcess, processDetail, processSummary } from '../src/process-view.ts'
+import { keyValueText, sendRepresentation } from '../src/representation.ts'
+import { errors, textOrJson } from '../src/schemas/common.ts'
+import {
+  Exited,
+  PidParams,
+  PrctlRequest,
+  PrctlResult,
+  ProcessDetail,
+  ProcessList,
+  ProcessSpec,
+  ProcessSummary,
+} from '../src/schemas/processes.ts'
+
+const PRCTL_OPTIONS = { PR_SET_PTE_A_SCAN_SCALE, PR_GET_PTE_A_SCAN_SCALE } as const
+
+function psTable(rows: readonly ProcessSummary[]): string {
+  const table = [
+    ['PID', 'PPID', 'COMM', 'RSS_KB', 'PAGES_PER_NODE', 'SCALE', 'TOPTIER_HIT'],
+    ...rows.map((p) => [
+      String(p.pid),
+      p.ppid === null ? '-' : String(p.ppid),
+      p.comm,
+      String(p.pages * 4),
+      p.pagesPerNode.join('/'),
+      String(p.pte_scan_scale),
+      p.topTierHitRatio === null ? '-' : `${(p.topTierHitRatio * 100).toFixed(1)}%`,
+    ]),
+  ]
+  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)))
+  return table
+    .map(
+      (r) =>
+        `${r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join(' ')
+          .trimEnd()}\n`,
+    )
+    .join('')
+}
+
+const describe = (p: Process) => `pid=${p.pid} comm=${p.comm}`
+
+export const processRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { kernel } = app
+  const created = textOrJson(ProcessSummary, 'the new process; Location names it')
+
+  app.get(
+    '/processes',
+    {
+      schema: {
+        tags: ['processes'],
+        operationId: 'listProcesses',
+        summary: 'Every simulated process, ps-like',
+        response: { 200: textOrJson(ProcessList, 'one line (or object) per process') },
+      },
+    },
+    (req, reply) => {
+      const list = kernel.processList().map((p) => processSummary(kernel, p))
+      sendRepresentation(req, reply, psTable(list), () => list)
+    },
+  )
+
+  app.post(
+    '/processes',
+    {
+      onRequest: app.writeGuard,
+      bodyLimit: PROCESS_BODY_LIMIT,
+      schema: {
+        tags: ['processes'],
+        operationId: 'spawnProcess',
+        summary: 'Spawn a process (execve): layout, placement policy, workload, access rate',
+        description:
+          'Pages are placed at once by the policy; kscand registers the mm and first scans it ' +
+          'after twice the NUMA-balancing scan delay. ENOMEM (507) when the allowed nodes ' +
+          'lack the memory; nothing changes then.',
+        security: [{ bearer: [] }],
+        body: ProcessSpec,
+        response: { 201: created, ...errors(400, 401, 413, 507) },
+      },
+    },
+    (req, reply) => {
+      const p = kernel.exec(req.body)
+      auditWrite(kernel, req, '/processes', '-', describe(p))
+      const s = processSummary(kernel, p)
+      reply.code(201).header('location', `/processes/${p.pid}`)
+      sendRepresentation(req, reply, `${p.pid}\n`, () => s)
+    },
+  )
+
+  app.get(
+    '/processes/:pid',
+    {
+      schema: {
+        tags: ['processes'],
+        operationId: 'getProcess',
+        summary: 'One process: placement, scan state, migration state and quality metrics',
+        params: PidParams,
+        response: { 200: textOrJson(ProcessDetail, 'the process'), ...errors(404) },
+      },
+    },
+    (req, reply) => {
+      const d = processDetail(kernel, lookupProcess(kernel, req.params.pid))
+      const { scan, migration, pagesPerNode, ...rest } = d
+      const flat = { ...rest, pagesPerNode: pagesPerNode.join('/'), ...scan, ...migration }
+      sendRepresentation(req, reply, keyValueText(flat), () => d)
+    },
+  )
+
+  app.delete(
+    '/processes/:pid',
+    {
+      onRequest: app.writeGuard,
+      schema: {
+        tags: ['processes'],
+        operationId: 'exitProcess',
+        summary: 'exit(): kscand forgets the mm (§7.2) and its pages are freed',
+        security: [{ bearer: [] }],
+        params: PidParams,
+        response: { 200: textOrJson(Exited, 'the process is gone'), ...errors(401, 404) },
+      },
+    },
+    (req, reply) => {
+      const p = lookupProcess(kernel, req.params.pid)
+      kernel.exit(p.pid)
+      auditWrite(kernel, req, `/processes/${p.pid}`, describe(p), 'exited')
+      sendRepresentation(req, reply, `${p.pid}: exited\n`, () => ({ pid: p.pid, exited: true }))
+    },
+  )
+
+  app.post(
+    '/processes/:pid/fork',
+    {
+      onRequest: app.writeGuard,
+      bodyLimit: BODY_LIMIT,
+      schema: {
+        tags: ['processes'],
+        operationId: 'forkProcess',
+        summary: 'fork(): a child with the same layout, policy and workload',
+        description: 'The child starts with pte_scan_scale 8: it is not inherited (§6).',
+        security: [{ bearer: [] }],
+        params: PidParams,
+        response: { 201: created, ...errors(401, 404, 507) },
+      },
+    },
+    (req, reply) => {
+      const parent = lookupProcess(kernel, req.params.pid)
+      const child = kernel.fork(parent.pid)
+      auditWrite(kernel, req, `/processes/${parent.pid}/fork`, '-', describe(child))
+      reply.code(201).header('location', `/processes/${child.pid}`)
+      const s = processSummary(kernel, child)
+      sendRepresentation(req, reply, `${child.pid}\n`, () => s)
+    },
+  )
+
+  app.post(
+    '/processes/:pid/prctl',
+    {
+      onRequest: app.writeGuard,
+      bodyLimit: BODY_LIMIT,
+      schema: {
+        tags: ['processes'],
+        operationId: 'prctl',
+        summary: 'prctl(PR_SET_PTE_A_SCAN_SCALE | PR_GET_PTE_A_SCAN_SCALE, …) as the process',
+        description:
+          'SET (79): arg3..arg5 must be 0, else EINVAL; arg2 is cast to unsigned int and ' +
+          'clamped to [0, 10] (99 → 10), not rejected. GET (80): arg2..arg5 must be 0; the ' +
+          'result is the scale. 0 disables scanning of the mm; a higher scale lengthens its ' +
+          'scan period (×(8+scale)/9).',
+        security: [{ bearer: [] }],
+        params: PidParams,
+        body: PrctlRequest,
+        response: { 200: textOrJson(PrctlResult, 'the syscall result'), ...errors(400, 401, 404) },
+      },
+    },
+    (req, reply) => {
+      const p = lookupProcess(kernel, req.params.pid)
+      const { option, arg2, arg3, arg4, arg5 } = req.body
+      const args = [arg2, arg3, arg4, arg5].map((a) =>
+        typeof a === 'string' ? BigInt(a) : (a ?? 0),
+      )
+      const code = typeof option === 'string' ? PRCTL_OPTIONS[option] : option
+      const old = p.mm.pte_scan_scale
+      const result = kernel.prctl(p.pid, code, ...(args as [bigint, bigint, bigint, bigint]))
+      if (code === PR_SET_PTE_A_SCAN_SCALE) {
+        auditWrite(
+          kernel,
+          req,
+          `/processes/${p.pid}/pte_scan_scale`,
+          String(old),
+          String(p.mm.pte_scan_scale),
+        )
+      }
+      sendRepresentation(req, reply, `${result}\n`, () => ({ result }))
+    },
+  )
+}

@@ -1,0 +1,130 @@
+/**
+ * The simulated kernel threads: their state, and start/stop. Both transitions are
+ * idempotent: starting a running thread answers 200 and says so. A stop lands at the
+ * thread's next should_stop point (the kernel runs it there before answering), so it never
+ * leaves half-done work; the scheduler emits kthread_start/kthread_stop trace events.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { auditWrite } from '../src/audit.ts'
+import type { Kthread } from '../src/kernel/sched.ts'
+import { BODY_LIMIT } from '../src/limits.ts'
+import { keyValueText, sendRepresentation } from '../src/representation.ts'
+import { errors, textOrJson } from '../src/schemas/common.ts'
+import { Thread, ThreadList, ThreadParams, ThreadTransition } from '../src/schemas/threads.ts'
+
+export function threadJson(t: Kthread): Thread {
+  return {
+    name: t.comm,
+    pid: t.pid,
+    state: t.state,
+    startedAt: t.startedAt,
+    stoppedAt: t.stoppedAt,
+    lastWake: t.lastWake,
+    cycles: t.cycles,
+    cpuNs: t.cpuNs,
+    lastError: t.lastError,
+  }
+}
+
+const dash = (v: number | string | null) => (v === null ? '-' : String(v))
+
+/** ps-like table: one line per thread. */
+function threadTable(threads: readonly Kthread[]): string {
+  const rows = [
+    ['PID', 'COMM', 'STATE', 'STARTED_MS', 'CYCLES', 'CPU_MS', 'LAST_ERROR'],
+    ...threads.map((t) => [
+      String(t.pid),
+      t.comm,
+      t.state,
+      dash(t.startedAt),
+      String(t.cycles),
+      (t.cpuNs / 1e6).toFixed(3),
+      dash(t.lastError),
+    ]),
+  ]
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  return rows
+    .map(
+      (r) =>
+        `${r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join(' ')
+          .trimEnd()}\n`,
+    )
+    .join('')
+}
+
+export const threadRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { kernel } = app
+
+  app.get(
+    '/threads',
+    {
+      schema: {
+        tags: ['threads'],
+        operationId: 'listThreads',
+        summary: 'Every simulated kernel thread (kscand, kmigrated, kswapdN)',
+        response: { 200: textOrJson(ThreadList, 'one line (or object) per thread') },
+      },
+    },
+    (req, reply) => {
+      const threads = kernel.threads()
+      sendRepresentation(req, reply, threadTable(threads), () => threads.map(threadJson))
+    },
+  )
+
+  app.get(
+    '/threads/:name',
+    {
+      schema: {
+        tags: ['threads'],
+        operationId: 'getThread',
+        summary: 'One thread: state, pid, started at, cycles, last error',
+        params: ThreadParams,
+        response: { 200: textOrJson(Thread, 'the thread'), ...errors(404) },
+      },
+    },
+    (req, reply) => {
+      const t = threadJson(kernel.thread(req.params.name))
+      sendRepresentation(req, reply, keyValueText(t), () => t)
+    },
+  )
+
+  for (const action of ['start', 'stop'] as const) {
+    app.post(
+      `/threads/:name/${action}`,
+      {
+        onRequest: app.writeGuard,
+        bodyLimit: BODY_LIMIT,
+        schema: {
+          tags: ['threads'],
+          operationId: `${action}Thread`,
+          summary:
+            action === 'start'
+              ? 'Start a thread (kthread_run); 200 "already running" if it runs'
+              : 'Stop a thread (kthread_stop) at its next should_stop point; 200 "already stopped" if stopped',
+          security: [{ bearer: [] }],
+          params: ThreadParams,
+          response: {
+            200: textOrJson(ThreadTransition, 'the thread after the request'),
+            ...errors(401, 404),
+          },
+        },
+      },
+      (req, reply) => {
+        const { name } = req.params
+        const before = kernel.thread(name).state
+        const changed = action === 'start' ? kernel.startThread(name) : kernel.stopThread(name)
+        const thread = threadJson(kernel.thread(name))
+        const done = action === 'start' ? 'started' : 'stopped'
+        const message = changed ? done : `already ${action === 'start' ? 'running' : 'stopped'}`
+        if (changed) auditWrite(kernel, req, `/threads/${name}`, before, thread.state)
+        sendRepresentation(req, reply, `${name}: ${message}\n`, () => ({
+          thread,
+          changed,
+          message,
+        }))
+      },
+    )
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Simulated processes: the spec POST /processes takes (it mirrors the kernel's ProcessSpec,
+ * which stays the authority and validates again) and what the reads return.
+ */
+import { z } from 'zod'
+import { PAGE_SIZE, PR_GET_PTE_A_SCAN_SCALE, PR_SET_PTE_A_SCAN_SCALE } from '../kernel/constants.ts'
+import { VMA_KINDS } from '../kernel/mm.ts'
+
+const Bytes = z
+  .number()
+  .int()
+  .positive()
+  .multipleOf(PAGE_SIZE)
+  .describe('bytes, a positive multiple of 4096')
+const NodeId = z.number().int().min(0)
+const Fraction = z.number().min(0).max(1)
+
+export const VmaSpec = z
+  .strictObject({
+    kind: z.enum(VMA_KINDS).describe('what kscand sees of the mapping (kscand-v3.md §7.5)'),
+    size: Bytes,
+    mbind: z.boolean().optional().describe('own mempolicy without MPOL_F_MOF: kscand skips it'),
+  })
+  .meta({ id: 'VmaSpec' })
+
+export const PolicySpec = z
+  .discriminatedUnion('mode', [
+    z.strictObject({ mode: z.literal('local'), cpuNode: NodeId.optional() }),
+    z.strictObject({ mode: z.literal('preferred'), node: NodeId }),
+    z.strictObject({ mode: z.literal('bind'), nodes: z.array(NodeId).min(1) }),
+    z.strictObject({ mode: z.literal('interleave'), nodes: z.array(NodeId).min(1) }),
+  ])
+  .describe('page placement at exec, as numactl would set it (default local)')
+  .meta({ id: 'PolicySpec' })
+
+export const WorkloadSpec = z
+  .discriminatedUnion('pattern', [
+    z.strictObject({ pattern: z.literal('uniform') }),
+    z.strictObject({ pattern: z.literal('zipf'), theta: z.number().positive().max(10) }),
+    z.strictObject({
+      pattern: z.literal('hotset'),
+      hotFraction: z.number().positive().max(1),
+      hotAccessFraction: Fraction.optional(),
+      shiftAtMs: z.number().min(0).optional(),
+      shiftFraction: Fraction.optional(),
+    }),
+    z.strictObject({ pattern: z.literal('sequential') }),
+    z.strictObject({ pattern: z.literal('idle') }),
+  ])
+  .describe('access pattern (default uniform)')
+  .meta({ id: 'WorkloadSpec' })
+
+export const ProcessSpec = z
+  .strictObject({
+    comm: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,15}$/)
+      .describe('1 to 15 printable characters, no spaces'),
+    size: Bytes.optional().describe('one anonymous VMA of this size (or give vmas)'),
+    vmas: z.array(VmaSpec).min(1).max(4096).optional().describe('explicit layout (or give size)'),
+    policy: PolicySpec.optional(),
+    workload: WorkloadSpec.optional(),
+    accessRate: z
+      .number()
+      .min(0)
+      .max(1e12)
+      .optional()
+      .describe('accesses per second (default 1e6)'),
+  })
+  .refine((s) => (s.size === undefined) !== (s.vmas === undefined), {
+    message: 'give either size or vmas',
+  })
+  .meta({ id: 'ProcessSpec' })
+
+export const ProcessSummary = z
+  .object({
+    pid: z.number().int(),
+    ppid: z.number().int().nullable(),
+    comm: z.string(),
+    startedAt: z.number().describe('virtual ms'),
+    pages: z.number().int(),
+    pagesPerNode: z.array(z.number()),
+    pte_scan_scale: z.number().int(),
+    topTierHitRatio: z.number().nullable(),
+  })
+  .meta({ id: 'ProcessSummary' })
+
+export type ProcessSummary = z.infer<typeof ProcessSummary>
+
+export const ProcessList = z.array(ProcessSummary).meta({ id: 'ProcessList' })
+
+const Nullable = z.number().nullable()
+
+export const ProcessDetail = ProcessSummary.extend({
+  accessRate: z.number(),
+  meanLatencyNs: Nullable,
+  precision: Nullable.describe('share of queued slow-tier pages that were truly hot'),
+  recall: Nullable.describe('share of truly hot slow-tier pages kscand saw that it queued'),
+  queued: z.number(),
+  promoted: z.number(),
+  demoted: z.number(),
+  target_node: z.number().int(),
+  scan: z
+    .object({
+      scan_period: z.number(),
+      scan_size: z.number(),
+      next_scan: z.number(),
+      scan_delta: z.number(),
+      address: z.number(),
+    })
+    .nullable(),
+  migration: z
+    .object({ pending: z.number(), fratio: z.number(), msuccess: z.number(), mfailed: z.number() })
+    .nullable(),
+}).meta({ id: 'ProcessDetail' })
+
+export type ProcessDetail = z.infer<typeof ProcessDetail>
+
+export const PidParams = z.object({ pid: z.string().describe('process id') })
+
+const PrctlArg = z
+  .union([z.number().int(), z.string().regex(/^-?\d+$/)])
+  .describe('an unsigned long; a decimal string for values beyond 2^53')
+
+export const PrctlRequest = z
+  .strictObject({
+    option: z
+      .union([z.number().int(), z.enum(['PR_SET_PTE_A_SCAN_SCALE', 'PR_GET_PTE_A_SCAN_SCALE'])])
+      .describe(
+        `PR_SET_PTE_A_SCAN_SCALE (${PR_SET_PTE_A_SCAN_SCALE}) or PR_GET_PTE_A_SCAN_SCALE (${PR_GET_PTE_A_SCAN_SCALE}), by number or name`,
+      ),
+    arg2: PrctlArg.optional(),
+    arg3: PrctlArg.optional(),
+    arg4: PrctlArg.optional(),
+    arg5: PrctlArg.optional(),
+  })
+  .meta({ id: 'PrctlRequest' })
+
+export const PrctlResult = z
+  .object({ result: z.number().int().describe('the syscall result: 0, or the scale for GET') })
+  .meta({ id: 'PrctlResult' })
+
+export const Exited = z
+  .object({ pid: z.number().int(), exited: z.literal(true) })
+  .meta({ id: 'Exited' })

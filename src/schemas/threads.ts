@@ -1,0 +1,30 @@
+/** The simulated kernel threads. */
+import { z } from 'zod'
+
+export const Thread = z
+  .object({
+    name: z.string().describe('comm: kscand, kmigrated, kswapdN'),
+    pid: z.number().int(),
+    state: z.enum(['running', 'sleeping', 'paused', 'stopped']),
+    startedAt: z.number().nullable().describe('virtual ms of the last start'),
+    stoppedAt: z.number().nullable().describe('virtual ms of the last stop'),
+    lastWake: z.number().nullable().describe('virtual ms of the last wake-up'),
+    cycles: z.number().int().describe('main-loop cycles completed'),
+    cpuNs: z.number().describe('modelled CPU time charged, ns'),
+    lastError: z.string().nullable(),
+  })
+  .meta({ id: 'Thread' })
+
+export type Thread = z.infer<typeof Thread>
+
+export const ThreadList = z.array(Thread).meta({ id: 'ThreadList' })
+
+export const ThreadParams = z.object({ name: z.string().describe('thread name (comm)') })
+
+export const ThreadTransition = z
+  .object({
+    thread: Thread,
+    changed: z.boolean().describe('false when the thread was already in that state'),
+    message: z.string().describe('`started`, `already running`, `stopped` or `already stopped`'),
+  })
+  .meta({ id: 'ThreadTransition' })

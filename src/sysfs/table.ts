@@ -1,0 +1,347 @@
+/**
+ * The simulated sysfs (and /proc/vmstat), declared once. Each file has its path, mode,
+ * show, store, parser and doc here; the routes, the directory listings, the OpenAPI
+ * document and the README table are all generated from this table.
+ *
+ * Files follow kscand-v3.md §3 (kscand), kernel-interfaces.md §4.4–§4.5 (numa,
+ * memory_tiering) and drivers/base/node.c (node directory). Files under
+ * /sys/kernel/mm/kmigrated/ are kscand-sim extensions: V3 never exposed them.
+ */
+import { type ZodType, z } from 'zod'
+import { HttpError } from '../http-errors.ts'
+import { type Kernel, QUIRK_NAMES } from '../kernel/kernel.ts'
+import { cString, kstrtobool, kstrtoint, kstrtouint, kstrtoul, type Parsed } from './kstrto.ts'
+
+const PARSERS = { kstrtouint, kstrtoul, kstrtoint, kstrtobool }
+export type ParserName = keyof typeof PARSERS
+type ParsedValue<P extends ParserName> =
+  ReturnType<(typeof PARSERS)[P]> extends Parsed<infer T> ? T : never
+
+/** One file. `show()` is the full text `cat` prints, trailing newline included. */
+export interface SysfsFile {
+  readonly path: string
+  readonly mode: 0o644 | 0o444
+  readonly doc: string
+  /** A kscand-sim extension, not a file of the V3 series. */
+  readonly extension: boolean
+  /** The kstrto* function the store parses with (writable files only). */
+  readonly parser?: ParserName
+  /** Schema of the JSON `value`. */
+  readonly value: ZodType
+  show(): string
+  json(): unknown
+  /**
+   * Parses the written bytes as the store would and stores them; throws EINVAL (and changes
+   * nothing) when the parser or the kernel's validation rejects them.
+   */
+  write?(buf: string): void
+}
+
+export function formatMode(mode: number): string {
+  return `0${mode.toString(8)}`
+}
+
+/** %*pbl: a sorted node list as ranges, `0-1,3`. */
+export function rangeList(ids: readonly number[]): string {
+  const parts: string[] = []
+  let i = 0
+  while (i < ids.length) {
+    let j = i
+    while (j + 1 < ids.length && ids[j + 1] === ids[j] + 1) j++
+    parts.push(j > i ? `${ids[i]}-${ids[j]}` : `${ids[i]}`)
+    i = j + 1
+  }
+  return parts.join(',')
+}
+
+/** Parses with `parser`, flattening every kstrto error to EINVAL as the V3 stores do. */
+function parse<P extends ParserName>(parser: P, path: string, buf: string): ParsedValue<P> {
+  const r = PARSERS[parser](cString(buf)) as Parsed<ParsedValue<P>>
+  if (r.ok) return r.value
+  const shown = JSON.stringify(buf.length > 40 ? `${buf.slice(0, 40)}…` : buf)
+  throw new HttpError('EINVAL', `${path}: ${parser}(${shown}) failed with ${r.err}`)
+}
+
+const NodeIds = z.array(z.number().int()).describe('node ids')
+const U32 = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1)
+const U64 = z
+  .union([z.number().int().min(0), z.string().regex(/^\d+$/)])
+  .describe('a number, or a decimal string above 2^53')
+
+interface Knob<P extends ParserName, T> {
+  readonly path: string
+  readonly parser: P
+  readonly doc: string
+  readonly value: ZodType
+  readonly extension?: boolean
+  get(): T
+  /** The text after the value; the value itself is `String(get())` unless given. */
+  format?(v: T): string
+  toJson?(v: T): unknown
+  store(v: ParsedValue<P>): void
+}
+
+function knob<P extends ParserName, T>(k: Knob<P, T>): SysfsFile {
+  const format = k.format ?? String
+  return {
+    path: k.path,
+    mode: 0o644,
+    doc: k.doc,
+    extension: k.extension ?? false,
+    parser: k.parser,
+    value: k.value,
+    show: () => `${format(k.get())}\n`,
+    json: () => (k.toJson ? k.toJson(k.get()) : k.get()),
+    write: (buf) => k.store(parse(k.parser, k.path, buf)),
+  }
+}
+
+function readOnly(
+  path: string,
+  doc: string,
+  value: ZodType,
+  show: () => string,
+  json: () => unknown,
+): SysfsFile {
+  return { path, mode: 0o444, doc, extension: false, value, show, json }
+}
+
+const KSCAND = '/sys/kernel/mm/kscand'
+const KMIGRATED = '/sys/kernel/mm/kmigrated'
+const NODE = '/sys/devices/system/node'
+const TIERS = '/sys/devices/virtual/memory_tiering'
+const WAKES = 'A write wakes kscand at once (kscand_sleep_expire = 0, wake_up_interruptible).'
+
+/**
+ * mms_to_scan is a u64 but the kernel keeps a JS number: the exact text of the last write
+ * is kept beside it, so reads print what was written even above 2^53.
+ */
+function u64Shadow(get: () => number, set: (v: number) => void) {
+  let exact: { value: number; text: string } | null = null
+  const text = (v: number) =>
+    exact?.value === v ? exact.text : Number.isSafeInteger(v) ? String(v) : BigInt(v).toString()
+  return {
+    text,
+    json: (v: number) => (Number.isSafeInteger(v) ? v : text(v)),
+    store: (v: bigint) => {
+      const n = Number(v)
+      set(n)
+      exact = { value: n, text: v.toString() }
+    },
+    get,
+  }
+}
+
+function kscandFiles(k: Kernel): SysfsFile[] {
+  const ks = k.kscand
+  const mms = u64Shadow(
+    () => ks.mms_to_scan,
+    (v) => ks.store_mms_to_scan(v),
+  )
+  return [
+    knob({
+      path: `${KSCAND}/scan_enabled`,
+      parser: 'kstrtouint',
+      doc:
+        'Global switch of the scan: 1 (default) or 0; any other value is EINVAL. Disabling does ' +
+        'not stop the kthread: kscand leaves its current mm and waits until re-enabled ' +
+        '(thread state `paused`); kmigrated keeps draining. ' +
+        WAKES,
+      value: z.union([z.literal(0), z.literal(1)]),
+      get: () => (ks.scan_enabled ? 1 : 0),
+      store: (v) => ks.store_scan_enabled(v),
+    }),
+    knob({
+      path: `${KSCAND}/scan_sleep_ms`,
+      parser: 'kstrtouint',
+      doc: `Pause between two scan cycles, in ms (default 20; any u32, 0 means no sleep). ${WAKES}`,
+      value: U32,
+      get: () => ks.scan_sleep_ms,
+      store: (v) => ks.store_scan_sleep_ms(v),
+    }),
+    knob({
+      path: `${KSCAND}/mm_scan_period_ms`,
+      parser: 'kstrtouint',
+      doc:
+        'Initial scan_period of mms registered after the write, in ms (default 2000). ' +
+        'Out-of-range values are clamped to [600, 5000], not rejected; mms already ' +
+        `registered keep their own period. ${WAKES}`,
+      value: U32,
+      get: () => ks.mm_scan_period_ms,
+      store: (v) => ks.store_mm_scan_period_ms(v),
+    }),
+    knob({
+      path: `${KSCAND}/mms_to_scan`,
+      parser: 'kstrtoul',
+      doc:
+        'Most mm visits per scan cycle (default 4096; any u64, 0 included). Visits of mms ' +
+        `that are not due count too. ${WAKES}`,
+      value: U64,
+      get: mms.get,
+      format: mms.text,
+      toJson: mms.json,
+      store: mms.store,
+    }),
+    knob({
+      path: `${KSCAND}/target_node`,
+      parser: 'kstrtoint',
+      doc:
+        'Fallback promotion node (default 0), used when the target-node heuristic has no ' +
+        `better choice. Must be a top-tier node, else EINVAL. ${WAKES}`,
+      value: z.number().int(),
+      get: () => ks.target_node,
+      store: (v) => ks.store_target_node(v),
+    }),
+  ]
+}
+
+function kmigratedFiles(k: Kernel): SysfsFile[] {
+  const ext =
+    'Extension: kscand-sim only, not a file of the V3 series (which has no kmigrated knobs).'
+  return [
+    knob({
+      path: `${KMIGRATED}/kmigrate_sleep_ms`,
+      parser: 'kstrtouint',
+      extension: true,
+      doc:
+        'Pause between two migration cycles, in ms (default 20; any u32). kmigrated also ' +
+        'sleeps a fixed 20 ms each loop. A write ends the current wait. Parse errors are ' +
+        `EINVAL, as for kscand's files. ${ext}`,
+      value: U32,
+      get: () => k.kmigrated.kmigrate_sleep_ms,
+      store: (v) => k.kmigrated.store_kmigrate_sleep_ms(v),
+    }),
+    ...QUIRK_NAMES.map((name) =>
+      knob({
+        path: `${KMIGRATED}/quirks/${name}`,
+        parser: 'kstrtobool',
+        extension: true,
+        doc:
+          `Behaviour of the posted V3 code (kscand-v3.md §7.13): 1 (default) reproduces it, ` +
+          `0 switches it off. Reads 0/1, takes kstrtobool input. ${ext}`,
+        value: z.union([z.literal(0), z.literal(1)]),
+        get: () => (k.quirks[name] ? 1 : 0),
+        store: (v) => {
+          k.quirks[name] = v
+        },
+      }),
+    ),
+  ]
+}
+
+function numaFiles(k: Kernel): SysfsFile[] {
+  return [
+    knob({
+      path: '/sys/kernel/mm/numa/demotion_enabled',
+      parser: 'kstrtobool',
+      doc:
+        'Demote pages from the top tier to slower tiers during reclaim (kswapd), before swap. ' +
+        'Reads `true`/`false`; takes kstrtobool input (1/0, y/n, on/off, true/false, …). ' +
+        'On by default in the simulation (the kernel default is off).',
+      value: z.boolean(),
+      get: () => k.demotion_enabled,
+      store: (v) => {
+        k.demotion_enabled = v
+      },
+    }),
+  ]
+}
+
+const KB_PER_PAGE = 4
+
+function topologyFiles(k: Kernel): SysfsFile[] {
+  const m = k.machine
+  const ids = (pred: (n: (typeof m.nodes)[number]) => boolean) =>
+    m.nodes.filter(pred).map((n) => n.id)
+  const nodeList = (path: string, doc: string, get: () => number[]) =>
+    readOnly(path, doc, NodeIds, () => `${rangeList(get())}\n`, get)
+  return [
+    nodeList(`${NODE}/online`, 'Nodes online.', () => ids(() => true)),
+    nodeList(`${NODE}/has_cpu`, 'Nodes with CPUs.', () => ids((n) => n.cpus)),
+    nodeList(`${NODE}/has_memory`, 'Nodes with memory.', () => ids((n) => n.pages > 0)),
+    ...m.nodes.flatMap((node) => {
+      const dir = `${NODE}/node${node.id}`
+      const sizes = () => ({
+        MemTotal: node.pages * KB_PER_PAGE,
+        MemFree: node.free * KB_PER_PAGE,
+        MemUsed: (node.pages - node.free) * KB_PER_PAGE,
+      })
+      return [
+        readOnly(
+          `${dir}/meminfo`,
+          `Sizes of node ${node.id} (${node.label}) in kB, as drivers/base/node.c prints them.`,
+          z.object({ MemTotal: z.number(), MemFree: z.number(), MemUsed: z.number() }),
+          () =>
+            Object.entries(sizes())
+              .map(
+                ([key, kb]) =>
+                  `Node ${node.id} ${`${key}:`.padEnd(16)}${String(kb).padStart(8)} kB\n`,
+              )
+              .join(''),
+          sizes,
+        ),
+        readOnly(
+          `${dir}/distance`,
+          `SLIT distances from node ${node.id} to every node.`,
+          z.array(z.number().int()),
+          () => `${m.distance[node.id].join(' ')}\n`,
+          () => m.distance[node.id],
+        ),
+      ]
+    }),
+    ...m
+      .memoryTiers()
+      .map((tier) =>
+        nodeList(
+          `${TIERS}/memory_tier${tier.id}/nodelist`,
+          `Nodes in memory tier ${tier.id} (abstract distance ${tier.id * 128}–${tier.id * 128 + 127}; ` +
+            'a smaller tier id is a faster tier). Read-only: tiers follow the topology.',
+          () => tier.nodes,
+        ),
+      ),
+  ]
+}
+
+function procFiles(k: Kernel): SysfsFile[] {
+  return [
+    readOnly(
+      '/proc/vmstat',
+      'Event counters, one `name value` line each: the ten nr_kscand_* counters of V3 ' +
+        '(after numa_pages_migrated, as patch 13 places them) and the promotion, demotion ' +
+        'and migration counters the simulation maintains.',
+      z.record(z.string(), z.number()),
+      () => k.vmstat.format(),
+      () => k.vmstat.snapshot(),
+    ),
+  ]
+}
+
+/** Every file of a kernel, in listing order. */
+export function sysfsTable(k: Kernel): SysfsFile[] {
+  return [
+    ...kscandFiles(k),
+    ...kmigratedFiles(k),
+    ...numaFiles(k),
+    ...topologyFiles(k),
+    ...procFiles(k),
+  ]
+}
+
+/** Directories under /sys and their entries (names of files and subdirectories). */
+export function sysfsDirectories(files: readonly SysfsFile[]): Map<string, Set<string>> {
+  const dirs = new Map<string, Set<string>>()
+  for (const f of files) {
+    if (!f.path.startsWith('/sys/')) continue
+    const parts = f.path.split('/').slice(1)
+    for (let i = 1; i < parts.length; i++) {
+      const dir = `/${parts.slice(0, i).join('/')}`
+      const entries = dirs.get(dir) ?? new Set()
+      dirs.set(dir, entries.add(parts[i]))
+    }
+  }
+  return dirs
+}
