@@ -1,0 +1,56 @@
+/** An app on a small machine with a paused runner: time moves only when a test says so. */
+import { Writable } from 'node:stream'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { app } from '../../src/app.ts'
+import type { KernelConfig } from '../../src/kernel/kernel.ts'
+import { Kernel } from '../../src/kernel/kernel.ts'
+import type { ProcessSpec } from '../../src/kernel/mm.ts'
+import { SimRunner } from '../../src/runner.ts'
+import { SMALL } from '../kernel/helpers.ts'
+
+export interface Built {
+  readonly server: FastifyInstance
+  readonly kernel: Kernel
+  readonly runner: SimRunner
+  /** Log lines (JSON) when built with `log: true`. */
+  readonly logs: string[]
+  close(): Promise<void>
+}
+
+export interface BuildOptions {
+  readonly token?: string
+  readonly config?: KernelConfig
+  readonly processes?: readonly ProcessSpec[]
+  readonly log?: boolean
+}
+
+export const TOKEN = 'test-token-0123456789'
+
+export async function build(opts: BuildOptions = {}): Promise<Built> {
+  const kernel = new Kernel({ seed: 7, topology: SMALL, ...opts.config })
+  for (const p of opts.processes ?? []) kernel.exec(p)
+  const runner = new SimRunner(kernel, { mode: 'paused' })
+  const logs: string[] = []
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk))
+      done()
+    },
+  })
+  const server = Fastify({ logger: opts.log ? { level: 'info', stream } : false })
+  await server.register(app, { kernel, runner, token: opts.token })
+  await server.ready()
+  return {
+    server,
+    kernel,
+    runner,
+    logs,
+    close: async () => {
+      runner.close()
+      await server.close()
+    },
+  }
+}
+
+export const JSON_ACCEPT = { accept: 'application/json' }
+export const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
