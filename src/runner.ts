@@ -4,7 +4,6 @@
  * steps), or as fast as possible. Work is done in slices of bounded wall time so that the
  * event loop stays free for HTTP and websocket traffic.
  */
-import { performance } from 'node:perf_hooks'
 import type { Kernel } from './kernel/kernel.ts'
 
 export type RunMode = 'realtime' | 'paused' | 'afap'
@@ -31,6 +30,9 @@ export interface RunnerStatus {
 /** Thread resumptions between wall-clock checks. */
 const STEPS_PER_CHECK = 64
 export const MAX_SPEED = 1e6
+/** As fast as possible: virtual ms offered per run() call, and at most this many per slice. */
+const AFAP_CHUNK_MS = 1000
+const AFAP_CHUNKS_PER_SLICE = 64
 
 export class SimRunner {
   private mode: RunMode
@@ -40,7 +42,10 @@ export class SimRunner {
   private anchorWall = 0
   private anchorVirtual = 0
   private lag = 0
-  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null
+  private timer:
+    | { kind: 'timeout'; h: NodeJS.Timeout }
+    | { kind: 'immediate'; h: NodeJS.Immediate }
+    | null = null
   private closed = false
   private stepping: Promise<void> = Promise.resolve()
 
@@ -102,11 +107,9 @@ export class SimRunner {
   }
 
   private clear(): void {
-    if (this.timer) {
-      clearTimeout(this.timer as NodeJS.Timeout)
-      clearImmediate(this.timer as NodeJS.Immediate)
-      this.timer = null
-    }
+    if (this.timer?.kind === 'timeout') clearTimeout(this.timer.h)
+    if (this.timer?.kind === 'immediate') clearImmediate(this.timer.h)
+    this.timer = null
   }
 
   private schedule(delay: number): void {
@@ -116,8 +119,11 @@ export class SimRunner {
       this.timer = null
       this.tick()
     }
-    this.timer = delay > 0 ? setTimeout(fn, delay) : setImmediate(fn)
-    this.timer.unref?.()
+    // Unref'd: the simulation alone never keeps the process alive.
+    this.timer =
+      delay > 0
+        ? { kind: 'timeout', h: setTimeout(fn, delay).unref() }
+        : { kind: 'immediate', h: setImmediate(fn).unref() }
   }
 
   /** Runs toward `until` for at most one slice of wall time; true when reached. */
@@ -132,7 +138,9 @@ export class SimRunner {
   private tick(): void {
     if (this.mode === 'afap') {
       const deadline = performance.now() + this.sliceMs
-      while (performance.now() < deadline) this.kernel.run(this.kernel.now + 1000, STEPS_PER_CHECK)
+      for (let i = 0; i < AFAP_CHUNKS_PER_SLICE && performance.now() < deadline; i++) {
+        this.kernel.run(this.kernel.now + AFAP_CHUNK_MS, STEPS_PER_CHECK)
+      }
       this.schedule(0)
       return
     }
