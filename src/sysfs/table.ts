@@ -10,7 +10,15 @@
 import { type ZodType, z } from 'zod'
 import { HttpError } from '../http-errors.ts'
 import { type Kernel, QUIRK_NAMES } from '../kernel/kernel.ts'
-import { cString, kstrtobool, kstrtoint, kstrtouint, kstrtoul, type Parsed } from './kstrto.ts'
+import {
+  cString,
+  kstrtobool,
+  kstrtoint,
+  kstrtouint,
+  kstrtoul,
+  type Parsed,
+  U64_MAX,
+} from './kstrto.ts'
 
 const PARSERS = { kstrtouint, kstrtoul, kstrtoint, kstrtobool }
 export type ParserName = keyof typeof PARSERS
@@ -118,30 +126,33 @@ const WAKES = 'A write wakes kscand at once (kscand_sleep_expire = 0, wake_up_in
 
 /**
  * mms_to_scan is a u64 but the kernel keeps a JS number: the exact text of the last write
- * is kept beside it, so reads print what was written even above 2^53.
+ * is kept beside it (per kernel, so every table of one kernel agrees), and reads print what
+ * was written even above 2^53.
  */
-function u64Shadow(get: () => number, set: (v: number) => void) {
-  let exact: { value: number; text: string } | null = null
-  const text = (v: number) =>
-    exact?.value === v ? exact.text : Number.isSafeInteger(v) ? String(v) : BigInt(v).toString()
+const lastU64Write = new WeakMap<Kernel, { value: number; text: string }>()
+
+function mmsToScan(k: Kernel) {
+  const text = (v: number) => {
+    const exact = lastU64Write.get(k)
+    if (exact?.value === v) return exact.text
+    if (Number.isSafeInteger(v)) return String(v)
+    const big = BigInt(v)
+    return (big > U64_MAX ? U64_MAX : big).toString()
+  }
   return {
     text,
     json: (v: number) => (Number.isSafeInteger(v) ? v : text(v)),
     store: (v: bigint) => {
       const n = Number(v)
-      set(n)
-      exact = { value: n, text: v.toString() }
+      k.kscand.store_mms_to_scan(n)
+      lastU64Write.set(k, { value: n, text: v.toString() })
     },
-    get,
   }
 }
 
 function kscandFiles(k: Kernel): SysfsFile[] {
   const ks = k.kscand
-  const mms = u64Shadow(
-    () => ks.mms_to_scan,
-    (v) => ks.store_mms_to_scan(v),
-  )
+  const mms = mmsToScan(k)
   return [
     knob({
       path: `${KSCAND}/scan_enabled`,
@@ -181,7 +192,7 @@ function kscandFiles(k: Kernel): SysfsFile[] {
         'Most mm visits per scan cycle (default 4096; any u64, 0 included). Visits of mms ' +
         `that are not due count too. ${WAKES}`,
       value: U64,
-      get: mms.get,
+      get: () => ks.mms_to_scan,
       format: mms.text,
       toJson: mms.json,
       store: mms.store,

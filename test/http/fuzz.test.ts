@@ -1,0 +1,313 @@
+/**
+ * Property test: generated bodies at every writable file. For each body: no 5xx; the write
+ * is rejected exactly when the kernel's parser (or the store's validation) rejects it; a
+ * rejection changes no state; an accepted write reads back as the oracle predicts.
+ *
+ * The oracle below is written from lib/kstrtox.c's rules with regular expressions and
+ * BigInt, independently of src/sysfs/kstrto.ts.
+ */
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Kernel } from '../../src/kernel/kernel.ts'
+import { type SysfsFile, sysfsTable } from '../../src/sysfs/table.ts'
+import { SMALL } from '../kernel/helpers.ts'
+import { type Built, build } from './helpers.ts'
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000)
+
+// ---- the oracle ------------------------------------------------------------------------
+
+type Outcome = { accept: false } | { accept: true; text: string }
+const reject: Outcome = { accept: false }
+const accept = (text: string | bigint | number): Outcome => ({ accept: true, text: `${text}\n` })
+
+function unsigned(s: string, bits: 32 | 64): bigint | null {
+  const m = /^\+?([0-9]+)\n?$/.exec(s)
+  if (!m) return null
+  const v = BigInt(m[1])
+  return v < 1n << BigInt(bits) ? v : null
+}
+
+function int32(s: string): bigint | null {
+  const m = /^([+-]?)([0-9]+)\n?$/.exec(s)
+  if (!m) return null
+  const v = m[1] === '-' ? -BigInt(m[2]) : BigInt(m[2])
+  return v >= -(2n ** 31n) && v < 2n ** 31n ? v : null
+}
+
+function bool(s: string): boolean | null {
+  if (/^([EeYyTt1]|[Oo][Nn])/.test(s)) return true
+  if (/^([DdNnFf0]|[Oo][Ff])/.test(s)) return false
+  return null
+}
+
+const TOP_TIER = new Set([0n, 1n])
+const K = '/sys/kernel/mm/kscand'
+
+/** What writing `bytes` to `path` must do. */
+function oracle(path: string, bytes: string): Outcome {
+  const s = bytes.split('\0')[0]
+  const name = path.split('/').pop() as string
+  if (name === 'demotion_enabled' || path.includes('/quirks/')) {
+    const b = bool(s)
+    if (b === null) return reject
+    return accept(name === 'demotion_enabled' ? String(b) : b ? 1 : 0)
+  }
+  if (name === 'target_node') {
+    const v = int32(s)
+    return v !== null && TOP_TIER.has(v) ? accept(v) : reject
+  }
+  const v = unsigned(s, name === 'mms_to_scan' ? 64 : 32)
+  if (v === null) return reject
+  if (name === 'scan_enabled') return v <= 1n ? accept(v) : reject
+  if (name === 'mm_scan_period_ms') return accept(v < 600n ? 600n : v > 5000n ? 5000n : v)
+  return accept(v)
+}
+
+/** A JSON body's bytes as the API documents them, or null when it must be rejected. */
+function jsonBytes(body: unknown): string | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null
+  const keys = Object.keys(body)
+  if (keys.length !== 1 || keys[0] !== 'value') return null
+  const v = (body as { value: unknown }).value
+  if (typeof v === 'string') return v
+  if (typeof v === 'boolean') return v ? '1' : '0'
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v)
+  return null
+}
+
+// ---- generators ------------------------------------------------------------------------
+
+const ALPHABET = [
+  '0',
+  '1',
+  '2',
+  '5',
+  '9',
+  '+',
+  '-',
+  '\n',
+  ' ',
+  '\t',
+  '\r',
+  'x',
+  'e',
+  'E',
+  'y',
+  'n',
+  'o',
+  'O',
+  'f',
+  'F',
+  'N',
+  't',
+  'd',
+  '\0',
+  '\xff',
+  '.',
+]
+const numberText = fc
+  .tuple(
+    fc.constantFrom('', '', '', '+', '-', ' ', '0', '00', '0x', '++', '+-'),
+    fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 66n }),
+      fc.constantFrom(
+        0n,
+        1n,
+        2n,
+        599n,
+        600n,
+        5000n,
+        5001n,
+        2n ** 31n - 1n,
+        2n ** 31n,
+        2n ** 32n - 1n,
+        2n ** 32n,
+        2n ** 63n,
+        2n ** 64n - 1n,
+        2n ** 64n,
+      ),
+    ),
+    fc.constantFrom(
+      '',
+      '',
+      '\n',
+      '\n',
+      '\n\n',
+      ' ',
+      '\r\n',
+      'x',
+      '\0',
+      '\0junk',
+      '\n\0\n',
+      '.0',
+      'e3',
+    ),
+  )
+  .map(([pre, n, post]) => `${pre}${n}${post}`)
+const word = fc.constantFrom(
+  'on',
+  'off',
+  'On',
+  'OFF',
+  'yes',
+  'no',
+  'true',
+  'false',
+  'enable',
+  'disable',
+  'o',
+  'of',
+  'maybe',
+  'Y\n',
+  'n\n\n',
+  '1abc',
+  ' 1',
+  '',
+)
+const soup = fc.array(fc.constantFrom(...ALPHABET), { maxLength: 24 }).map((a) => a.join(''))
+const binary = fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b).toString('latin1'))
+const huge = fc.integer({ min: 4097, max: 9000 }).map((n) => '1'.repeat(n))
+const small = fc
+  .tuple(fc.integer({ min: 0, max: 3 }), fc.constantFrom('', '\n'))
+  .map(([n, nl]) => `${n}${nl}`)
+const text = fc.oneof(
+  { arbitrary: numberText, weight: 6 },
+  { arbitrary: small, weight: 2 },
+  { arbitrary: word, weight: 2 },
+  { arbitrary: soup, weight: 3 },
+  { arbitrary: binary, weight: 2 },
+  { arbitrary: huge, weight: 1 },
+)
+const jsonValue = fc.oneof(
+  text.filter((s) => s.length < 4000),
+  fc.integer({ min: -5, max: 6000 }),
+  fc.constantFrom(2 ** 53 - 1, 2 ** 53, 2 ** 64, -0, 0.5, 1e300, Number.MAX_SAFE_INTEGER),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 2 }),
+)
+const jsonBody = fc.oneof(
+  { arbitrary: jsonValue.map((value) => ({ value })), weight: 6 },
+  { arbitrary: fc.record({ value: jsonValue, extra: fc.integer() }), weight: 1 },
+  { arbitrary: fc.constantFrom({}, [], [1], 'value', 7, null, { Value: 1 }), weight: 1 },
+)
+
+type Request =
+  | { kind: 'raw'; type: string | null; bytes: string; method: 'PUT' | 'POST' }
+  | { kind: 'json'; body: unknown; method: 'PUT' | 'POST' }
+const request: fc.Arbitrary<Request> = fc.oneof(
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('raw' as const),
+      type: fc.constantFrom(
+        'application/x-www-form-urlencoded',
+        'text/plain',
+        'application/octet-stream',
+        null,
+      ),
+      bytes: text,
+      method: fc.constantFrom('PUT' as const, 'POST' as const),
+    }),
+    weight: 4,
+  },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('json' as const),
+      body: jsonBody,
+      method: fc.constantFrom('PUT' as const, 'POST' as const),
+    }),
+    weight: 1,
+  },
+)
+
+// ---- the property ----------------------------------------------------------------------
+
+let t: Built
+let files: SysfsFile[]
+beforeAll(async () => {
+  t = await build()
+  files = sysfsTable(t.kernel)
+})
+afterAll(() => t.close())
+
+function state() {
+  const k = t.kernel
+  return JSON.stringify({
+    files: files.map((f) => f.show()),
+    kscand: [
+      k.kscand.sleep_expire,
+      k.kscand.need_wakeup,
+      k.kscand.thread.state,
+      k.kscand.thread.lastWake,
+    ],
+    kmigrated: [k.kmigrated.sleep_expire, k.kmigrated.thread.state, k.kmigrated.thread.lastWake],
+  })
+}
+
+/** The writable files, listed from a kernel of the same machine as the one under test. */
+const WRITABLE = sysfsTable(new Kernel({ topology: SMALL, autostart: false }))
+  .filter((f) => f.write)
+  .map((f) => f.path)
+
+describe('fuzzing every writable file', () => {
+  it('covers the ten writable files', () => {
+    expect(WRITABLE).toEqual([
+      `${K}/scan_enabled`,
+      `${K}/scan_sleep_ms`,
+      `${K}/mm_scan_period_ms`,
+      `${K}/mms_to_scan`,
+      `${K}/target_node`,
+      '/sys/kernel/mm/kmigrated/kmigrate_sleep_ms',
+      '/sys/kernel/mm/kmigrated/quirks/kmigrated_sticky_slot',
+      '/sys/kernel/mm/kmigrated/quirks/scan_budget_needs_candidates',
+      '/sys/kernel/mm/kmigrated/quirks/kmigrated_wait_returns_at_once',
+      '/sys/kernel/mm/numa/demotion_enabled',
+    ])
+  })
+
+  it.each(WRITABLE.map((p) => [p]))(
+    `%s: ${RUNS} bodies, rejected iff the parser rejects`,
+    async (path) => {
+      const file = files.find((f) => f.path === path)!
+      let accepted = 0
+      await fc.assert(
+        fc.asyncProperty(request, async (req) => {
+          const before = state()
+          const r =
+            req.kind === 'raw'
+              ? await t.server.inject({
+                  method: req.method,
+                  url: path,
+                  payload: Buffer.from(req.bytes, 'latin1'),
+                  headers: req.type ? { 'content-type': req.type } : {},
+                })
+              : await t.server.inject({
+                  method: req.method,
+                  url: path,
+                  payload: JSON.stringify(req.body),
+                  headers: { 'content-type': 'application/json' },
+                })
+          expect(r.statusCode).toBeLessThan(500)
+          const bytes = req.kind === 'raw' ? req.bytes : jsonBytes(req.body)
+          const size =
+            req.kind === 'raw' ? req.bytes.length : Buffer.byteLength(JSON.stringify(req.body))
+          const expected = bytes === null || size > 4096 ? reject : oracle(path, bytes)
+          if (expected.accept) {
+            expect(r.statusCode).toBe(200)
+            expect(r.body).toBe(expected.text)
+            expect(file.show()).toBe(expected.text)
+            accepted++
+          } else {
+            expect(r.statusCode).toBe(size > 4096 ? 413 : 400)
+            expect(state()).toBe(before)
+          }
+        }),
+        { numRuns: RUNS },
+      )
+      // The generators reach both sides of the property.
+      expect(accepted).toBeGreaterThan(RUNS / 20)
+      expect(accepted).toBeLessThan(RUNS - RUNS / 20)
+    },
+  )
+})
