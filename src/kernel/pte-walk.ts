@@ -59,6 +59,7 @@ export function walkPtes(
     let f = flags[i]
     if (f & PG_INVALID) continue // is_valid_folio()
     const nd = node[i]
+    const q = rateQ[i]
     const prevIdle = f & PG_IDLE
     // folio_set_idle(); ptep_clear_young_notify(): if young, folio_clear_idle + set_young.
     if (nextAccess[i] <= nowRel) {
@@ -66,7 +67,7 @@ export function walkPtes(
       if (poisson) {
         // nextAccessAfter()'s Poisson draw with the generator state kept in a local.
         rng = (Math.imul(rng, 1664525) + 1013904223) | 0
-        const next = nowRel + Math.ceil(EXP1[rng >>> EXP1_SHIFT] * MEAN_GAP_MS[rateQ[i]])
+        const next = nowRel + Math.ceil(EXP1[rng >>> EXP1_SHIFT] * MEAN_GAP_MS[q])
         nextAccess[i] = Math.min(next, NEVER)
       } else {
         nextAccess[i] = nextAccessAfter(mm, i, nowRel)
@@ -88,7 +89,7 @@ export function walkPtes(
       continue
     }
     slow++
-    const trulyHot = rateQ[i] >= hotQ
+    const trulyHot = q >= hotQ
     if (trulyHot) hotSeen++
     if (!(f & PG_IDLE) && !prevIdle && f & (PG_YOUNG | PG_REFERENCED)) {
       nrAccessed[nd]++
