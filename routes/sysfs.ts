@@ -40,7 +40,7 @@ export const sysfsRoutes: FastifyPluginAsyncZod = async (app) => {
   const fileJsonOf = (f: SysfsFile) => ({ path: f.path, mode: formatMode(f.mode), value: f.json() })
 
   for (const f of files) {
-    const tags = [f.path.startsWith('/proc/') ? 'proc' : 'sysfs']
+    const tag = f.path.startsWith('/proc/') ? 'proc' : 'sysfs'
     const modeNote = f.write
       ? `Mode 0644; writes are parsed with ${f.parser}.`
       : 'Mode 0444: a write answers 403 EACCES, as opening it for writing fails even for root.'
@@ -52,7 +52,7 @@ export const sysfsRoutes: FastifyPluginAsyncZod = async (app) => {
       f.path,
       {
         schema: {
-          tags,
+          tags: [tag],
           operationId: operationId('read', f.path),
           summary: firstSentence(f.doc),
           description: `${f.doc}\n\n${modeNote}`,
@@ -71,7 +71,7 @@ export const sysfsRoutes: FastifyPluginAsyncZod = async (app) => {
           bodyLimit: BODY_LIMIT,
           onRequest: app.writeGuard,
           schema: {
-            tags,
+            tags: [tag],
             operationId: operationId(method === 'PUT' ? 'write' : 'post', f.path),
             summary: `Write ${f.path.split('/').pop()}`,
             description:

@@ -49,6 +49,7 @@ export function trackMethods(fastify: FastifyInstance): () => Promise<void> {
           method: missing,
           url,
           schema: { hide: true },
+          config: { refuses: true },
           handler: async (req, reply) => {
             reply.header('allow', allow)
             if (req.method === 'OPTIONS') return reply.code(204).send()

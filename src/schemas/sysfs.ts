@@ -35,7 +35,7 @@ export const SysfsWrite = z
           '2^53, send larger ones as a string); true/false as 1/0',
       ),
   })
-  .meta({ id: 'SysfsWrite' })
+  .describe('a write as JSON')
 
 export type SysfsWrite = z.infer<typeof SysfsWrite>
 
