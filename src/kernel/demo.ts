@@ -6,7 +6,10 @@
  *   found on the CXL node and promoted to node 1, the top-tier node it accesses most;
  * - `gups` (bound to the CXL node at start): a 10 % hot set taking 90 % of accesses, which
  *   moves at t = 20 s — no top-tier accesses, so its target is the sysfs target_node;
- * - `backup` (interleaved DRAM/CXL, nearly idle): its scan_period backs off, 4088 → 8357 → 8888 ms.
+ * - `backup` (interleaved DRAM/CXL, nearly idle): its first scan sees the A bits left by the
+ *   page faults (case 2: 1066 ms, 4 GiB); later scans find nothing, but the decayed count of
+ *   that first scan keeps it in case 4 (−15 %, then ×16/9 for scale 8): 1610, 2432, 3674 ms …
+ *   up to 8888 ms — scan_period adaptation within ten seconds.
  * With the faithful kmigrated_sticky_slot quirk only the first mm that got a migration list
  * is ever drained (§7.9); turning the quirk off shows the round-robin behaviour.
  */
