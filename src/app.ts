@@ -20,6 +20,7 @@ import { simRoutes } from '../routes/sim.ts'
 import { sysfsRoutes } from '../routes/sysfs.ts'
 import { threadRoutes } from '../routes/threads.ts'
 import { type WriteGuard, writeGuard } from './auth.ts'
+import { type EventStreamOptions, eventStream } from './events/plugin.ts'
 import { HttpError, sendError, toHttpError } from './http-errors.ts'
 import type { Kernel } from './kernel/kernel.ts'
 import { BODY_LIMIT } from './limits.ts'
@@ -32,6 +33,8 @@ export interface AppOptions {
   readonly runner: SimRunner
   /** Bearer token every write must carry; undefined lets anyone write. */
   readonly token?: string
+  /** GET /events and tracefs: ring size, slow-consumer policy, origins, read token. */
+  readonly events?: EventStreamOptions
 }
 
 declare module 'fastify' {
@@ -82,6 +85,7 @@ export async function app(fastify: FastifyInstance, opts: AppOptions): Promise<v
     await api.register(threadRoutes)
     await api.register(processRoutes)
     await api.register(simRoutes)
+    await api.register(eventStream, opts.events ?? {})
   })
   // Documents itself: the same document `npm run openapi` writes to openapi.yaml.
   fastify.get('/openapi.json', { schema: { hide: true } }, () => fastify.swagger())

@@ -1,0 +1,592 @@
+/**
+ * The event hub: owns the ring the kernel's trace sink fills, and fans it out to websocket
+ * subscribers (in batches serialized once per distinct filter) and to trace_pipe readers
+ * (which consume, as the kernel's do).
+ *
+ * Accounting is exact. Every subscriber has a position `seen`: each event up to it was sent,
+ * reported in a `lost` message, or did not pass the filter. A subscriber that stops reading
+ * is not queued for beyond the high-water mark: the batches it misses are counted and
+ * reported as `lost` once it drains, so per-client memory is bounded whatever it does.
+ */
+import { performance } from 'node:perf_hooks'
+import { Readable } from 'node:stream'
+import type { Kernel } from '../kernel/kernel.ts'
+import { EVENTS, type TraceEvent } from '../kernel/trace.ts'
+import { type SysfsFile, sysfsTable } from '../sysfs/table.ts'
+import { type Filter, passes } from './filter.ts'
+import { eventJson, lostLine, traceLine } from './format.ts'
+import { CLOSE } from './protocol.ts'
+import { EventRing, SLOT_BYTES, scratchEvent } from './ring.ts'
+import { nodes, processes, StatsSampler, threads, tracing, tunables } from './state.ts'
+
+export interface HubOptions {
+  /** Events the ring holds (default 2^18, about 21 MB). */
+  readonly ringCapacity?: number
+  /** bufferedAmount above which a subscriber's batches are counted as lost (default 1 MiB). */
+  readonly highWaterBytes?: number
+  /** How long a subscriber may stay above the high-water mark before 1013 (default 30 s). */
+  readonly stuckMs?: number
+  readonly heartbeatMs?: number
+  readonly statsMs?: number
+  /** ws ping interval; a peer that did not answer the previous ping is cut. */
+  readonly pingMs?: number
+  readonly maxSubscribers?: number
+  /** Called with errors the hub catches so that they never reach the simulated kernel. */
+  readonly onError?: (err: unknown) => void
+}
+
+/** What the hub needs of a websocket (ws's WebSocket has it). */
+export interface Peer {
+  readonly bufferedAmount: number
+  send(data: Buffer | string, options: { binary: boolean }): void
+  ping(): void
+  close(code: number, reason: string): void
+  terminate(): void
+}
+
+export const DEFAULT_RING_CAPACITY = 1 << 18
+/** A batch frame holds at most this many events or bytes of events. */
+export const MAX_BATCH_EVENTS = 1000
+export const MAX_BATCH_BYTES = 64 * 1024
+/** Events pending in the ring that trigger a flush before the batch interval ends. */
+export const FLUSH_EVENTS = 1024
+const TICK_MS = 25
+/** Bytes a catching-up subscriber is sent per pass before the loop is yielded. */
+const CATCHUP_BYTES = 1 << 20
+/** trace_pipe lines per chunk pushed to a reader, and per pass over the readers. */
+const PIPE_CHUNK = 2048
+const PIPE_PASS = 65536
+
+/** Frames are built once as bytes and sent to many peers, always as text frames. */
+const TEXT = { binary: false }
+
+const HAS_MM = EVENTS.map((e) => e.fields[0]?.name === 'mm')
+
+export interface Frame {
+  readonly from: number
+  readonly to: number
+  readonly count: number
+  readonly buf: Buffer
+}
+
+class Group {
+  readonly members = new Set<Member>()
+  flushedAt = performance.now()
+  constructor(
+    readonly filter: Filter,
+    public seen: number,
+  ) {}
+}
+
+export class Member {
+  group: Group | null = null
+  lostFrom = 0
+  lostTo = 0
+  /** Events in the pending (not yet reported) lost range. */
+  lostCount = 0
+  delivered = 0
+  lostTotal = 0
+  /** Wall ms since the peer has been above the high-water mark, or null. */
+  stuckSince: number | null = null
+  alive = true
+  closed = false
+  constructor(
+    readonly peer: Peer,
+    public filter: Filter,
+    /** Every event up to this seq is accounted for. */
+    public seen: number,
+  ) {}
+}
+
+interface PipeReader {
+  readonly stream: Readable
+  wants: boolean
+}
+
+export type SinceCheck = 'ok' | 'expired' | 'epoch-changed' | 'future'
+
+export class EventHub {
+  readonly ring: EventRing
+  readonly members = new Set<Member>()
+  readonly highWater: number
+  readonly maxSubscribers: number
+  private readonly lowWater: number
+  private readonly stuckMs: number
+  private readonly heartbeatMs: number
+  private readonly statsMs: number
+  private readonly pingMs: number
+  private readonly onError: (err: unknown) => void
+  private readonly groups = new Map<string, Group>()
+  private readonly scratch = scratchEvent()
+  private readonly sampler: StatsSampler
+  readonly files: readonly SysfsFile[]
+  private readonly owners = new Map<number, number>()
+  private unsubscribe: (() => void) | null = null
+  private flushedTo = 0
+  private minSeen = 0
+  private soon = false
+  private readonly timer: NodeJS.Timeout
+  private lastHeartbeat = performance.now()
+  private lastStats = performance.now()
+  private lastPing = performance.now()
+  /** buffer_size_kb as last written. */
+  bufferKb: number
+  // trace_pipe: one consumer position shared by all readers, as the kernel's.
+  private readonly readers: PipeReader[] = []
+  private pipeSeen = 0
+  private pipeLost = 0
+  private overrun = 0
+  private readEvents = 0
+
+  constructor(
+    readonly kernel: Kernel,
+    opts: HubOptions = {},
+  ) {
+    this.ring = new EventRing(opts.ringCapacity ?? DEFAULT_RING_CAPACITY)
+    this.bufferKb = Math.ceil((this.ring.capacity * SLOT_BYTES) / 1024)
+    this.highWater = opts.highWaterBytes ?? 1 << 20
+    this.lowWater = this.highWater / 4
+    this.stuckMs = opts.stuckMs ?? 30_000
+    this.heartbeatMs = opts.heartbeatMs ?? 15_000
+    this.statsMs = opts.statsMs ?? 1000
+    this.pingMs = opts.pingMs ?? 30_000
+    this.maxSubscribers = opts.maxSubscribers ?? 64
+    this.onError = opts.onError ?? ((err) => console.error(err))
+    this.sampler = new StatsSampler(kernel)
+    this.files = sysfsTable(kernel)
+    this.setTracingOn(true)
+    this.timer = setInterval(() => this.guard(() => this.tick(false)), TICK_MS)
+    this.timer.unref()
+  }
+
+  // ---- recording --------------------------------------------------------------------------
+
+  get tracingOn(): boolean {
+    return this.unsubscribe !== null
+  }
+
+  /** tracing_on: with it off nothing is recorded, and no event is even generated. */
+  setTracingOn(on: boolean): void {
+    if (on && !this.unsubscribe) this.unsubscribe = this.kernel.tracer.subscribe(this.sink)
+    if (!on && this.unsubscribe) {
+      this.unsubscribe()
+      this.unsubscribe = null
+    }
+  }
+
+  private readonly sink = (ev: TraceEvent): void => {
+    const seq = this.ring.push(ev, HAS_MM[ev.id] ? this.ownerOf(ev.args[0] as number) : ev.pid)
+    if (seq - this.flushedTo >= FLUSH_EVENTS) this.flushSoon()
+    // Never let a group fall out of the ring, even within one long simulation slice.
+    if (seq - this.minSeen >= this.ring.capacity >> 1) this.guard(() => this.flushGroups(true))
+  }
+
+  private ownerOf(mmId: number): number {
+    let pid = this.owners.get(mmId)
+    if (pid === undefined) {
+      for (const p of this.kernel.processList()) this.owners.set(p.mm.id, p.mm.owner)
+      pid = this.owners.get(mmId)
+      if (pid === undefined) {
+        // An mm seen only after its process exited (kmigrated's leftovers).
+        pid = -1
+        this.owners.set(mmId, pid)
+      }
+    }
+    return pid
+  }
+
+  /** buffer_size_kb: resizes the ring, keeping the newest events that fit. */
+  setBufferKb(kb: number): void {
+    const capacity = Math.max(1, Math.floor((kb * 1024) / SLOT_BYTES))
+    this.flushGroups(true)
+    this.ring.resize(capacity)
+    this.bufferKb = kb
+    this.syncPipe()
+  }
+
+  // ---- subscribers ------------------------------------------------------------------------
+
+  checkSince(epoch: string, seq: number): SinceCheck {
+    if (epoch !== this.ring.epoch) return 'epoch-changed'
+    if (seq > this.ring.last) return 'future'
+    if (seq + 1 < this.ring.first) return 'expired'
+    return 'ok'
+  }
+
+  /** Adds a subscriber positioned at `seen`; the caller has sent it what comes first. */
+  add(peer: Peer, filter: Filter, seen: number): Member {
+    const m = new Member(peer, filter, seen)
+    this.members.add(m)
+    this.join(m, filter)
+    return m
+  }
+
+  /** Moves a subscriber to another filter, optionally repositioned at `seen`. */
+  change(m: Member, filter: Filter, seen = m.seen): void {
+    this.leave(m)
+    if (m.lostCount > 0) this.sendLost(m)
+    m.seen = seen
+    this.join(m, filter)
+  }
+
+  remove(m: Member): void {
+    if (m.closed) return
+    m.closed = true
+    this.leave(m)
+    this.members.delete(m)
+  }
+
+  close(m: Member, code: number, reason: string): void {
+    this.remove(m)
+    m.peer.close(code, reason)
+  }
+
+  /** Sends `reset` for a position that is gone and closes with 4410. */
+  reset(m: Member, reason: 'expired' | 'epoch-changed'): void {
+    this.remove(m)
+    this.resetPeer(m.peer, reason)
+  }
+
+  resetPeer(peer: Peer, reason: 'expired' | 'epoch-changed'): void {
+    const message =
+      reason === 'expired'
+        ? 'the position is older than the ring holds'
+        : 'the position is from another epoch (the server restarted)'
+    const msg = { type: 'reset', reason, epoch: this.ring.epoch, seq: this.ring.last, message }
+    peer.send(JSON.stringify(msg), TEXT)
+    peer.close(CLOSE.gone.code, reason)
+  }
+
+  /** The state a new stream starts from, at the ring's newest position. */
+  snapshot(subscription: unknown) {
+    const k = this.kernel
+    return {
+      type: 'snapshot' as const,
+      epoch: this.ring.epoch,
+      seq: this.ring.last,
+      now: k.now,
+      subscription,
+      threads: threads(k),
+      tunables: tunables(this.files),
+      counters: k.vmstat.snapshot(),
+      processes: processes(k),
+      nodes: nodes(k),
+      tracing: tracing(k, this.tracingOn),
+    }
+  }
+
+  private join(m: Member, filter: Filter): void {
+    m.filter = filter
+    let g = this.groups.get(filter.key)
+    if (!g) {
+      g = new Group(filter, m.seen)
+      this.groups.set(filter.key, g)
+      this.minSeen = Math.min(this.minSeen, g.seen)
+    } else if (g.seen < m.seen) this.flushGroup(g)
+    g.members.add(m)
+    m.group = g
+    if (m.seen < g.seen) this.flushSoon()
+  }
+
+  private leave(m: Member): void {
+    const g = m.group
+    if (!g) return
+    g.members.delete(m)
+    m.group = null
+    if (g.members.size === 0) this.groups.delete(g.filter.key)
+  }
+
+  // ---- flushing ---------------------------------------------------------------------------
+
+  /** Flushes every group now (tests and benchmarks; the timers do it otherwise). */
+  flush(): void {
+    this.tick(true)
+  }
+
+  private flushSoon(): void {
+    if (this.soon) return
+    this.soon = true
+    setImmediate(() => {
+      this.soon = false
+      this.guard(() => this.tick(true))
+    })
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      this.onError(err)
+    }
+  }
+
+  private flushGroups(all: boolean): void {
+    const now = performance.now()
+    let min = this.ring.last
+    for (const g of this.groups.values()) {
+      const due =
+        all ||
+        now - g.flushedAt >= g.filter.sub.batchMs ||
+        this.ring.last - g.seen >= FLUSH_EVENTS ||
+        this.behind(g)
+      if (due) this.flushGroup(g, now)
+      min = Math.min(min, g.seen)
+    }
+    this.flushedTo = this.ring.last
+    this.minSeen = min
+  }
+
+  private behind(g: Group): boolean {
+    for (const m of g.members) if (m.seen < g.seen) return true
+    return false
+  }
+
+  private flushGroup(g: Group, now = performance.now()): void {
+    const to = this.ring.last
+    if (g.seen + 1 < this.ring.first) {
+      // Only a shrinking buffer_size_kb can outrun a group: its members must start over.
+      for (const m of g.members) this.reset(m, 'expired')
+      return
+    }
+    const frames = to > g.seen ? this.frames(g.filter, g.seen + 1, to) : []
+    const inSync = g.seen
+    g.seen = to
+    g.flushedAt = now
+    for (const m of g.members) {
+      if (m.seen < inSync && !this.catchUp(m, inSync, now)) continue
+      this.serve(m, frames, to, now)
+    }
+  }
+
+  /** Sends a subscriber that is in step with its group the group's frames, or counts them lost. */
+  private serve(m: Member, frames: readonly Frame[], to: number, now: number): void {
+    for (const f of frames) {
+      if (this.congested(m, now)) {
+        if (m.lostCount === 0) m.lostFrom = f.from
+        m.lostTo = f.to
+        m.lostCount += f.count
+        m.lostTotal += f.count
+      } else {
+        if (m.lostCount > 0) this.sendLost(m)
+        m.peer.send(f.buf, TEXT)
+        m.delivered += f.count
+      }
+    }
+    m.seen = to
+    if (m.lostCount > 0 && !this.congested(m, now)) this.sendLost(m)
+  }
+
+  /**
+   * Replays the ring to a subscriber behind its group (a resume), without loss: it waits
+   * while the peer is above the high-water mark. True once it is in step.
+   */
+  private catchUp(m: Member, target: number, now: number): boolean {
+    let budget = CATCHUP_BYTES
+    while (m.seen < target) {
+      if (m.seen + 1 < this.ring.first) {
+        this.reset(m, 'expired')
+        return false
+      }
+      if (this.congested(m, now) || budget <= 0) {
+        this.flushSoon()
+        return false
+      }
+      const to = Math.min(target, m.seen + MAX_BATCH_EVENTS * 8)
+      for (const f of this.frames(m.filter, m.seen + 1, to)) {
+        m.peer.send(f.buf, TEXT)
+        m.delivered += f.count
+        budget -= f.buf.length
+      }
+      m.seen = to
+    }
+    return true
+  }
+
+  /** Above the high-water mark (or, while losing, not yet below the low-water mark). */
+  private congested(m: Member, now: number): boolean {
+    const limit = m.lostCount > 0 ? this.lowWater : this.highWater
+    if (m.peer.bufferedAmount > limit) {
+      m.stuckSince ??= now
+      return true
+    }
+    m.stuckSince = null
+    return false
+  }
+
+  private sendLost(m: Member): void {
+    m.peer.send(
+      `{"type":"lost","fromSeq":${m.lostFrom},"toSeq":${m.lostTo},"count":${m.lostCount}}`,
+      TEXT,
+    )
+    m.lostCount = 0
+  }
+
+  /** The batch frames of the events in [from, to] passing `filter`, split at the size caps. */
+  frames(filter: Filter, from: number, to: number): Frame[] {
+    const { ring, scratch } = this
+    const json = filter.sub.format === 'json'
+    const chunks: { from: number; to: number; parts: string[] }[] = []
+    let parts: string[] = []
+    let bytes = 0
+    let start = from
+    for (let seq = from; seq <= to; seq++) {
+      if (!passes(filter, ring, seq)) continue
+      const ev = ring.load(seq, scratch)
+      const s = json ? eventJson(ev) : JSON.stringify(traceLine(ev))
+      parts.push(s)
+      bytes += s.length
+      if (parts.length >= MAX_BATCH_EVENTS || bytes >= MAX_BATCH_BYTES) {
+        chunks.push({ from: start, to: seq, parts })
+        parts = []
+        bytes = 0
+        start = seq + 1
+      }
+    }
+    if (parts.length > 0) chunks.push({ from: start, to, parts })
+    else if (chunks.length > 0) chunks[chunks.length - 1].to = to
+    return chunks.map((c) => ({
+      from: c.from,
+      to: c.to,
+      count: c.parts.length,
+      buf: Buffer.from(
+        `{"type":"batch","fromSeq":${c.from},"toSeq":${c.to},"events":[${c.parts.join(',')}]}`,
+      ),
+    }))
+  }
+
+  // ---- the periodic work ------------------------------------------------------------------
+
+  private tick(all: boolean): void {
+    const now = performance.now()
+    this.flushGroups(all)
+    for (const m of this.members) {
+      if (m.stuckSince !== null && now - m.stuckSince > this.stuckMs) {
+        this.close(m, CLOSE.tryAgain.code, 'too slow: stopped reading')
+      }
+    }
+    if (now - this.lastHeartbeat >= this.heartbeatMs) {
+      this.lastHeartbeat = now
+      for (const m of this.members) {
+        if (m.group && m.seen === m.group.seen && !this.congested(m, now)) {
+          m.peer.send(
+            `{"type":"heartbeat","epoch":"${this.ring.epoch}","seq":${m.seen},"now":${this.kernel.now}}`,
+            TEXT,
+          )
+        }
+      }
+    }
+    if (now - this.lastStats >= this.statsMs) {
+      this.lastStats = now
+      this.sendStats(now)
+    }
+    if (now - this.lastPing >= this.pingMs) {
+      this.lastPing = now
+      for (const m of this.members) {
+        if (!m.alive) {
+          this.remove(m)
+          m.peer.terminate()
+        } else {
+          m.alive = false
+          m.peer.ping()
+        }
+      }
+    }
+    this.feedPipe()
+  }
+
+  private sendStats(now: number): void {
+    const s = this.sampler.sample()
+    if (this.members.size === 0) return
+    const msg = Buffer.from(
+      JSON.stringify({
+        type: 'stats',
+        now: this.kernel.now,
+        seq: this.ring.last,
+        ...s,
+        nodes: this.kernel.machine.nodes.map((n) => ({ id: n.id, free: n.free })),
+        subscribers: this.members.size,
+      }),
+    )
+    for (const m of this.members) if (!this.congested(m, now)) m.peer.send(msg, TEXT)
+  }
+
+  /** Stops the timers and the recording, closes subscribers (1001) and ends trace_pipe reads. */
+  shutdown(): void {
+    clearInterval(this.timer)
+    this.setTracingOn(false)
+    for (const m of this.members) this.close(m, CLOSE.goingAway.code, 'server shutting down')
+    for (const r of this.readers.splice(0)) r.stream.push(null)
+  }
+
+  // ---- trace_pipe -------------------------------------------------------------------------
+
+  /** A reader of trace_pipe: a stream of ftrace lines that consumes from the shared position. */
+  openPipe(): Readable {
+    const reader: PipeReader = {
+      wants: false,
+      stream: new Readable({
+        highWaterMark: 64 * 1024,
+        read: () => {
+          reader.wants = true
+          this.flushSoon()
+        },
+      }),
+    }
+    reader.stream.on('close', () => {
+      const i = this.readers.indexOf(reader)
+      if (i >= 0) this.readers.splice(i, 1)
+    })
+    this.readers.push(reader)
+    return reader.stream
+  }
+
+  /** Counts events the ring overwrote before trace_pipe consumed them. */
+  private syncPipe(): void {
+    const first = this.ring.first
+    if (this.pipeSeen < first - 1) {
+      const n = first - 1 - this.pipeSeen
+      this.overrun += n
+      this.pipeLost += n
+      this.pipeSeen = first - 1
+    }
+  }
+
+  private feedPipe(): void {
+    if (this.readers.length === 0) return
+    this.syncPipe()
+    let budget = PIPE_PASS
+    // Whoever is ready reads next; events one reader consumed, no other reader sees.
+    for (let n = this.readers.length; n > 0 && budget > 0; n--) {
+      const r = this.readers[0]
+      this.readers.push(this.readers.shift() as PipeReader)
+      while (r.wants && budget > 0 && (this.pipeSeen < this.ring.last || this.pipeLost > 0)) {
+        let text = ''
+        if (this.pipeLost > 0) {
+          text = `${lostLine(this.pipeLost)}\n`
+          this.pipeLost = 0
+        }
+        const to = Math.min(this.ring.last, this.pipeSeen + PIPE_CHUNK)
+        for (let seq = this.pipeSeen + 1; seq <= to; seq++) {
+          text += `${traceLine(this.ring.load(seq, this.scratch))}\n`
+        }
+        budget -= to - this.pipeSeen
+        this.readEvents += to - this.pipeSeen
+        this.pipeSeen = to
+        r.wants = r.stream.push(text)
+      }
+    }
+    if (budget <= 0) this.flushSoon()
+  }
+
+  /** The ring as trace_pipe sees it, for per_cpu/cpu0/stats. */
+  pipeStats(): { entries: number; overrun: number; oldestUs: number; readEvents: number } {
+    this.syncPipe()
+    const entries = this.ring.last - this.pipeSeen
+    return {
+      entries,
+      overrun: this.overrun,
+      oldestUs: entries > 0 ? this.ring.ts(this.pipeSeen + 1) : 0,
+      readEvents: this.readEvents,
+    }
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * The websocket protocol of GET /events, declared once as zod schemas: the server validates
+ * what clients send with them, the tests validate what the server sends with them, and
+ * asyncapi.yaml is generated from them (scripts/asyncapi.ts). The event payloads come from
+ * the tracepoint declarations in kernel/trace.ts.
+ */
+import { type ZodType, z } from 'zod'
+import { EVENTS, type FieldType } from '../kernel/trace.ts'
+import { ProcessDetail } from '../schemas/processes.ts'
+import { Thread } from '../schemas/threads.ts'
+import type { SysfsFile } from '../sysfs/table.ts'
+import { GLOB_RE } from './filter.ts'
+import { Counters, Node, Occupancy, Rates, Tracing, tunablesSchema } from './state.ts'
+
+export const MIN_BATCH_MS = 50
+export const MAX_BATCH_MS = 1000
+export const DEFAULT_BATCH_MS = 50
+export const MAX_GLOBS = 32
+export const MAX_PIDS = 64
+
+/** The close codes the server uses, for clients and for asyncapi.yaml. */
+export const CLOSE = {
+  normal: { code: 1000, when: 'the server closed the stream normally' },
+  goingAway: { code: 1001, when: 'the server is shutting down; reconnect with `since`' },
+  policy: {
+    code: 1008,
+    when: 'policy violation: more client messages than the rate limit allows (a flood)',
+  },
+  tooBig: { code: 1009, when: 'a client frame exceeded the 16 KiB limit' },
+  internal: { code: 1011, when: 'an unexpected server error' },
+  tryAgain: {
+    code: 1013,
+    when:
+      'try again later: the client stopped reading and stayed above the high-water mark for ' +
+      'the stuck timeout, or the server has its maximum number of subscribers',
+  },
+  badRequest: {
+    code: 4400,
+    when: 'bad request: too many invalid messages, or an invalid subscription in the URL',
+  },
+  gone: {
+    code: 4410,
+    when:
+      'the `since` position is gone (older than the ring, or from another epoch); sent after ' +
+      'a `reset` message: fetch a fresh snapshot by reconnecting without `since`',
+  },
+} as const
+
+const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+const Epoch = z.string().min(1).max(64).describe('random id of the ring, new at every start')
+
+export const Glob = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(GLOB_RE)
+  .describe('event name glob `[system:]name` with `*` and `?`: `kmem:*`, `kthread_s*`, `*`')
+
+export const Format = z
+  .enum(['json', 'text'])
+  .describe('json: typed event objects; text: trace_pipe lines')
+
+export const Subscribe = z
+  .strictObject({
+    type: z.literal('subscribe'),
+    events: z.array(Glob).min(1).max(MAX_GLOBS).optional().describe('default: every event'),
+    pids: z
+      .array(
+        z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1),
+      )
+      .min(1)
+      .max(MAX_PIDS)
+      .optional()
+      .describe('events of these pids, or about an mm these pids own; default: all'),
+    since: z
+      .strictObject({ epoch: Epoch, seq: Seq })
+      .optional()
+      .describe('resume after this position (the last seq the client has accounted for)'),
+    format: Format.optional().describe('default json'),
+    batchMs: z
+      .number()
+      .int()
+      .min(MIN_BATCH_MS)
+      .max(MAX_BATCH_MS)
+      .optional()
+      .describe(`batch flush interval, default ${DEFAULT_BATCH_MS}`),
+  })
+  .describe(
+    'Replaces the whole subscription (omitted fields take their defaults). Without `since` ' +
+      'the stream continues from where it is, under the new filter; with `since` it restarts ' +
+      'after that position. Answered with `subscribed`, or `error`, or `reset`.',
+  )
+  .meta({ id: 'Subscribe' })
+
+export type SubscribeMessage = z.infer<typeof Subscribe>
+
+const fieldSchema: Record<FieldType, () => ZodType> = {
+  ptr: () => z.string().regex(/^[0-9a-f]{16}$/),
+  long: () => z.number().int(),
+  ulong: () => z.number().int().min(0),
+  int: () => z.number().int(),
+  uint: () => z.number().int().min(0),
+  str: () => z.string(),
+}
+
+/** One JSON event schema per declared tracepoint. */
+export const EVENT_SCHEMAS = EVENTS.map((e) =>
+  z
+    .strictObject({
+      seq: Seq,
+      ts: z.number().int().min(0).describe('virtual time, µs'),
+      event: z.literal(`${e.system}:${e.name}`),
+      comm: z.string(),
+      pid: z.number().int(),
+      fields: z.strictObject(
+        Object.fromEntries(e.fields.map((f) => [f.name, fieldSchema[f.type]().describe(f.doc)])),
+      ),
+    })
+    .describe(e.doc)
+    .meta({ id: `${e.system}.${e.name}` }),
+)
+
+export const JsonEvent = z.discriminatedUnion('event', EVENT_SCHEMAS as never)
+
+export const TraceLine = z
+  .string()
+  .describe('a trace_pipe line: `<comm>-<pid> [000] ..... <secs>.<usecs>: <event>: <fields>`')
+
+const Subscription = z.object({
+  events: z.array(z.string()).describe('the events selected, by full name'),
+  pids: z.array(z.number().int()).nullable(),
+  format: Format,
+  batchMs: z.number().int(),
+})
+
+export const Subscribed = z
+  .strictObject({
+    type: z.literal('subscribed'),
+    epoch: Epoch,
+    seq: Seq.describe('the stream continues after this position'),
+    subscription: Subscription,
+  })
+  .meta({ id: 'Subscribed' })
+
+export function snapshotSchema(files: readonly SysfsFile[]) {
+  return z
+    .strictObject({
+      type: z.literal('snapshot'),
+      epoch: Epoch,
+      seq: Seq.describe('the position of the snapshot: batches continue after it'),
+      now: z.number().describe('virtual ms'),
+      subscription: Subscription,
+      threads: z.array(Thread),
+      tunables: tunablesSchema(files),
+      counters: Counters,
+      processes: z.array(ProcessDetail),
+      nodes: z.array(Node),
+      tracing: Tracing,
+    })
+    .describe('The state the stream starts from; sent first unless the connection resumes.')
+    .meta({ id: 'Snapshot' })
+}
+
+export const Batch = z
+  .strictObject({
+    type: z.literal('batch'),
+    fromSeq: Seq,
+    toSeq: Seq,
+    events: z.union([z.array(JsonEvent), z.array(TraceLine)]),
+  })
+  .describe(
+    'Events with fromSeq <= seq <= toSeq that pass the filter. Batches cover consecutive ' +
+      'ranges: the next batch, lost or heartbeat starts after toSeq (a filtered stream skips ' +
+      'ranges where nothing matched).',
+  )
+  .meta({ id: 'Batch' })
+
+export const Lost = z
+  .strictObject({
+    type: z.literal('lost'),
+    fromSeq: Seq,
+    toSeq: Seq,
+    count: z.number().int().min(1).describe('events that passed the filter and were not sent'),
+  })
+  .describe(
+    'The client fell behind (above the high-water mark) and these events were not queued; ' +
+      'delivered + lost counts equal what the filter selected.',
+  )
+  .meta({ id: 'Lost' })
+
+export const Heartbeat = z
+  .strictObject({
+    type: z.literal('heartbeat'),
+    epoch: Epoch,
+    seq: Seq.describe('every event up to here has been sent or reported lost'),
+    now: z.number().describe('virtual ms'),
+  })
+  .describe('Sent every 10–15 s; a bookmark for filtered streams.')
+  .meta({ id: 'Heartbeat' })
+
+export const Stats = z
+  .strictObject({
+    type: z.literal('stats'),
+    now: z.number().describe('virtual ms'),
+    seq: Seq.describe('newest event in the ring'),
+    counters: Counters,
+    rates: Rates,
+    processes: z.array(Occupancy),
+    nodes: z.array(z.object({ id: z.number().int(), free: z.number().int() })),
+    subscribers: z.number().int(),
+  })
+  .describe('Periodic figures for charts: counters, rates, tier occupancy, quality.')
+  .meta({ id: 'Stats' })
+
+export const Reset = z
+  .strictObject({
+    type: z.literal('reset'),
+    reason: z.enum(['expired', 'epoch-changed']),
+    epoch: Epoch.describe('the current epoch'),
+    seq: Seq.describe('the newest position'),
+    message: z.string(),
+  })
+  .describe('The requested position is gone; the server closes with 4410 next.')
+  .meta({ id: 'Reset' })
+
+export const ERROR_CODES = [
+  'bad_json',
+  'binary_frame',
+  'unknown_type',
+  'bad_message',
+  'bad_glob',
+  'bad_since',
+] as const
+
+export const ErrorMessage = z
+  .strictObject({
+    type: z.literal('error'),
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+  })
+  .describe('A client message was rejected; the subscription is unchanged.')
+  .meta({ id: 'Error' })
+
+/** Every message the server sends, by type. */
+export function serverMessages(files: readonly SysfsFile[]) {
+  return {
+    snapshot: snapshotSchema(files),
+    subscribed: Subscribed,
+    batch: Batch,
+    lost: Lost,
+    heartbeat: Heartbeat,
+    stats: Stats,
+    reset: Reset,
+    error: ErrorMessage,
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * What a dashboard needs besides the events: the state a stream starts from (the snapshot)
+ * and the periodic figures it charts (stats). Built from the kernel's own accessors; the
+ * tunables are the writable files of the sysfs table, so they are exactly what a client can
+ * read and write over HTTP; threads and processes look as GET /threads and /processes/PID
+ * show them.
+ */
+import { z } from 'zod'
+import { threadJson } from '../../routes/threads.ts'
+import type { Kernel } from '../kernel/kernel.ts'
+import { EVENTS } from '../kernel/trace.ts'
+import { VMSTAT_NAMES, type VmstatName } from '../kernel/vmstat.ts'
+import { processDetail } from '../process-view.ts'
+import type { ProcessDetail } from '../schemas/processes.ts'
+import type { Thread } from '../schemas/threads.ts'
+import type { SysfsFile } from '../sysfs/table.ts'
+
+const Ratio = z.number().min(0).max(1).nullable()
+
+export const Node = z.object({
+  id: z.number().int(),
+  label: z.string(),
+  toptier: z.boolean(),
+  memtier: z.number().int(),
+  cpus: z.boolean(),
+  latencyNs: z.number(),
+  pages: z.number().int(),
+  free: z.number().int(),
+})
+
+export const Counters = z.object(
+  Object.fromEntries(VMSTAT_NAMES.map((n) => [n, z.number()])) as Record<VmstatName, z.ZodNumber>,
+)
+
+export const Rates = z
+  .object(
+    Object.fromEntries(VMSTAT_NAMES.map((n) => [n, z.number().nullable()])) as Record<
+      VmstatName,
+      z.ZodNullable<z.ZodNumber>
+    >,
+  )
+  .describe('counter increase per virtual second since the previous stats; null if time stood')
+
+export const Tracing = z.object({
+  on: z.boolean().describe('tracing_on'),
+  events: z
+    .object(Object.fromEntries(EVENTS.map((e) => [`${e.system}:${e.name}`, z.boolean()])))
+    .describe('per-event enable'),
+})
+
+/** The writable sysfs files by path; their value schemas come from the sysfs table. */
+export function tunablesSchema(files: readonly SysfsFile[]) {
+  return z.object(Object.fromEntries(files.filter((f) => f.write).map((f) => [f.path, f.value])))
+}
+
+export const Occupancy = z.object({
+  pid: z.number().int(),
+  comm: z.string(),
+  pagesPerNode: z.array(z.number().int()),
+  toptierShare: Ratio.describe('share of the pages on top-tier nodes'),
+  topTierHitRatio: Ratio,
+  meanLatencyNs: z.number().nullable(),
+  precision: Ratio,
+  recall: Ratio,
+  promoted: z.number().int(),
+  demoted: z.number().int(),
+})
+
+export function threads(k: Kernel): Thread[] {
+  return k.threads().map(threadJson)
+}
+
+export function nodes(k: Kernel): z.infer<typeof Node>[] {
+  return k.machine.nodes.map((n) => ({
+    id: n.id,
+    label: n.label,
+    toptier: n.toptier,
+    memtier: n.memtier,
+    cpus: n.cpus,
+    latencyNs: n.latencyNs,
+    pages: n.pages,
+    free: n.free,
+  }))
+}
+
+export function processes(k: Kernel): ProcessDetail[] {
+  return k.processList().map((p) => processDetail(k, p))
+}
+
+export function tunables(files: readonly SysfsFile[]): Record<string, unknown> {
+  return Object.fromEntries(files.filter((f) => f.write).map((f) => [f.path, f.json()]))
+}
+
+export function tracing(k: Kernel, on: boolean): z.infer<typeof Tracing> {
+  return {
+    on,
+    events: Object.fromEntries(
+      EVENTS.map((e, i) => [`${e.system}:${e.name}`, k.tracer.on[i] === 1]),
+    ),
+  }
+}
+
+/**
+ * Counters and their rates per virtual second: each call compares with the previous one.
+ */
+export class StatsSampler {
+  private prev: Float64Array
+  private prevNow: number
+
+  constructor(private readonly k: Kernel) {
+    this.prev = k.vmstat.v.slice()
+    this.prevNow = k.now
+  }
+
+  sample() {
+    const { k } = this
+    const v = k.vmstat.v
+    const dt = (k.now - this.prevNow) / 1000
+    const counters = {} as Record<VmstatName, number>
+    const rates = {} as Record<VmstatName, number | null>
+    VMSTAT_NAMES.forEach((n, i) => {
+      counters[n] = v[i]
+      rates[n] = dt > 0 ? (v[i] - this.prev[i]) / dt : null
+    })
+    this.prev = v.slice()
+    this.prevNow = k.now
+    const top = k.machine.nodes.map((n) => n.toptier)
+    const occupancy = k.processList().map((p) => {
+      const s = k.processStats(p.pid)
+      const total = s.pagesPerNode.reduce((a, b) => a + b, 0)
+      const onTop = s.pagesPerNode.reduce((a, b, n) => a + (top[n] ? b : 0), 0)
+      return {
+        pid: s.pid,
+        comm: s.comm,
+        pagesPerNode: s.pagesPerNode,
+        toptierShare: total > 0 ? onTop / total : null,
+        topTierHitRatio: s.topTierHitRatio,
+        meanLatencyNs: s.meanLatencyNs,
+        precision: s.precision,
+        recall: s.recall,
+        promoted: s.promoted,
+        demoted: s.demoted,
+      }
+    })
+    return { counters, rates, processes: occupancy }
+  }
+}
