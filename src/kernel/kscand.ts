@@ -34,6 +34,7 @@ import {
   W_QUEUED_HOT,
   W_SLOTS,
   W_SLOW,
+  W_SLOW_ACCESSED,
   W_TOP,
   W_VISITED,
   walkPtes,
@@ -126,8 +127,10 @@ export class Kscand {
   /** Address of the last PTE the walker visited, in any mm (§7.13 quirk 3). */
   scanctrlAddress = 0
   private nrToScan = 0
-  private readonly nrScanned: Float64Array
-  private readonly nrAccessed: Float64Array
+  /** nodeinfo[nid].nr_accessed of the top-tier nodes, for get_target_node(). */
+  private readonly topAccessed: Float64Array
+  /** The same summed over the slow tier: the scan's `total`. */
+  private slowAccessed = 0
   private readonly scanList = new MigrateList()
   private readonly walkOut = new Float64Array(W_SLOTS)
 
@@ -136,8 +139,7 @@ export class Kscand {
     pid: number,
   ) {
     this.thread = k.sched.kthread('kscand', pid, (t) => this.main(t))
-    this.nrScanned = new Float64Array(k.machine.nodes.length)
-    this.nrAccessed = new Float64Array(k.machine.nodes.length)
+    this.topAccessed = new Float64Array(k.machine.nodes.length)
   }
 
   // ---- sysfs stores (§3); the HTTP layer parses with kstrto* first --------------------------
@@ -423,17 +425,14 @@ export class Kscand {
     // Step 7: wrap to the start when the VMAs ran out, else resume after the last PTE seen.
     const address = vi >= vmas.length ? 0 : this.scanctrlAddress + PAGE_SIZE
     k.vmstat.v[VM.nr_kscand_mm_scans]++
-    const machine = k.machine
-    let total = 0
-    for (let n = 0; n < machine.nodes.length; n++) {
-      if (!machine.toptier[n]) total += this.nrAccessed[n]
-    }
+    const total = this.slowAccessed
     const targetNode = this.getTargetNode()
     const kslot = k.kmigrated.lookup(mm)
-    if (kslot) kslot.migration_nmask = machine.nodes.filter((n) => n.toptier).map((n) => n.id)
+    if (kslot) kslot.migration_nmask = k.machine.nodes.filter((n) => n.toptier).map((n) => n.id)
     mm.target_node = targetNode
-    this.nrScanned.fill(0)
-    this.nrAccessed.fill(0)
+    // reset_scanctrl()
+    this.topAccessed.fill(0)
+    this.slowAccessed = 0
     slot.address = address
     const next = updateScanParams(slot, total, mm.pte_scan_scale, kslot?.fratio ?? 0)
     slot.scan_delta = next.scan_delta
@@ -459,8 +458,8 @@ export class Kscand {
     let target = -1
     let prev = 0
     for (let n = 0; n < toptier.length; n++) {
-      if (toptier[n] && this.nrAccessed[n] > prev) {
-        prev = this.nrAccessed[n]
+      if (toptier[n] && this.topAccessed[n] > prev) {
+        prev = this.topAccessed[n]
         target = n
       }
     }
@@ -485,8 +484,7 @@ export class Kscand {
       k.sched.now - k.timeBase,
       k.machine.toptier,
       k.hotRateQ,
-      this.nrScanned,
-      this.nrAccessed,
+      this.topAccessed,
       room.page,
       room.nid,
       room.at,
@@ -494,6 +492,7 @@ export class Kscand {
       out,
     )
     this.nrToScan = out[W_NR_TO_SCAN]
+    this.slowAccessed += out[W_SLOW_ACCESSED]
     const queued = out[W_QUEUED]
     list.commit(queued)
     const visited = out[W_VISITED]

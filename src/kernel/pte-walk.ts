@@ -16,11 +16,15 @@ export const W_QUEUED = 5
 export const W_QUEUED_HOT = 6
 export const W_HOT_SEEN = 7
 export const W_NR_TO_SCAN = 8
-export const W_SLOTS = 9
+/** Slow-tier pages judged hot: Σ nodeinfo[nid].nr_accessed over non-top-tier nodes. */
+export const W_SLOW_ACCESSED = 9
+export const W_SLOTS = 10
 
 /**
  * Walks PTEs [first, end) of `mm`: test-and-clear of the Accessed bit with the PG_idle /
- * PG_young bookkeeping, per-node scanned/accessed counts, and the slow-tier hot rule. Hot
+ * PG_young bookkeeping, accessed counts, and the slow-tier hot rule. Of the kernel's per-node
+ * counts only what V3 reads is kept: nr_accessed per top-tier node (the target-node
+ * heuristic) and its sum over the slow tier (the scan's `total`); nr_scanned is never read. Hot
  * pages are appended to `qPage`/`qNid` from `qLen` on, at most `canQueue` of them (the
  * caller guarantees room for end − first). `out[W_NR_TO_SCAN]` carries nr_to_scan in and
  * out; the walk stops after the PTE that takes it to 0. Counters land in `out`.
@@ -32,8 +36,7 @@ export function walkPtes(
   nowRel: number,
   toptier: Uint8Array,
   hotQ: number,
-  nrScanned: Float64Array,
-  nrAccessed: Float64Array,
+  topAccessed: Float64Array,
   qPage: Uint32Array,
   qNid: Uint8Array,
   qLen: number,
@@ -54,6 +57,7 @@ export function walkPtes(
   let queued = 0
   let queuedHot = 0
   let hotSeen = 0
+  let slowAccessed = 0
   let i = first
   for (; i < end; i++) {
     let f = flags[i]
@@ -76,7 +80,6 @@ export function walkPtes(
       f |= PG_IDLE
     }
     flags[i] = f
-    nrScanned[nd]++
     if (--nrToScan === 0) {
       i++
       break
@@ -85,14 +88,14 @@ export function walkPtes(
     if (toptier[nd]) {
       top++
       // folio_test_young() || folio_test_referenced() || pte_young(): a set A bit set PG_young.
-      if (f & (PG_YOUNG | PG_REFERENCED)) nrAccessed[nd]++
+      if (f & (PG_YOUNG | PG_REFERENCED)) topAccessed[nd]++
       continue
     }
     slow++
     const trulyHot = q >= hotQ
     if (trulyHot) hotSeen++
     if (!(f & PG_IDLE) && !prevIdle && f & (PG_YOUNG | PG_REFERENCED)) {
-      nrAccessed[nd]++
+      slowAccessed++
       // kzalloc(GFP_NOWAIT) of a kscand_migrate_info; failure just skips the page.
       if (queued < canQueue) {
         qPage[qLen + queued] = i
@@ -115,4 +118,5 @@ export function walkPtes(
   out[W_QUEUED_HOT] = queuedHot
   out[W_HOT_SEEN] = hotSeen
   out[W_NR_TO_SCAN] = nrToScan
+  out[W_SLOW_ACCESSED] = slowAccessed
 }
