@@ -540,6 +540,11 @@ export class EventHub {
     return reader.stream
   }
 
+  /** Open trace_pipe readers. */
+  get pipeReaders(): number {
+    return this.readers.length
+  }
+
   /** Counts events the ring overwrote before trace_pipe consumed them. */
   private syncPipe(): void {
     const first = this.ring.first

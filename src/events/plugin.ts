@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { eventsRoutes, handleProtocols } from '../../routes/events.ts'
 import { tracingRoutes } from '../../routes/tracing.ts'
 import { EventHub, type HubOptions } from './hub.ts'
+import { CLOSE } from './protocol.ts'
 
 /** Client frames are small subscribe messages; larger ones are closed with 1009. */
 export const MAX_CLIENT_FRAME = 16 * 1024
@@ -41,6 +42,10 @@ async function eventStreamPlugin(
   fastify.addHook('preClose', async () => hub.shutdown())
   await fastify.register(websocket, {
     options: { maxPayload: MAX_CLIENT_FRAME, perMessageDeflate: false, handleProtocols },
+    errorHandler: (err, socket, req) => {
+      req.log.error({ err }, 'event stream')
+      socket.close(CLOSE.internal.code, 'server error')
+    },
   })
   await fastify.register(eventsRoutes, {
     hub,

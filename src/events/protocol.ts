@@ -20,7 +20,6 @@ export const MAX_PIDS = 64
 
 /** The close codes the server uses, for clients and for asyncapi.yaml. */
 export const CLOSE = {
-  normal: { code: 1000, when: 'the server closed the stream normally' },
   goingAway: { code: 1001, when: 'the server is shutting down; reconnect with `since`' },
   policy: {
     code: 1008,
@@ -94,7 +93,6 @@ export const Subscribe = z
       'the stream continues from where it is, under the new filter; with `since` it restarts ' +
       'after that position. Answered with `subscribed`, or `error`, or `reset`.',
   )
-  .meta({ id: 'Subscribe' })
 
 export type SubscribeMessage = z.infer<typeof Subscribe>
 
@@ -120,8 +118,7 @@ export const EVENT_SCHEMAS = EVENTS.map((e) =>
         Object.fromEntries(e.fields.map((f) => [f.name, fieldSchema[f.type]().describe(f.doc)])),
       ),
     })
-    .describe(e.doc)
-    .meta({ id: `${e.system}.${e.name}` }),
+    .describe(e.doc),
 )
 
 export const JsonEvent = z.discriminatedUnion('event', EVENT_SCHEMAS as never)
@@ -137,14 +134,12 @@ const Subscription = z.object({
   batchMs: z.number().int(),
 })
 
-export const Subscribed = z
-  .strictObject({
-    type: z.literal('subscribed'),
-    epoch: Epoch,
-    seq: Seq.describe('the stream continues after this position'),
-    subscription: Subscription,
-  })
-  .meta({ id: 'Subscribed' })
+export const Subscribed = z.strictObject({
+  type: z.literal('subscribed'),
+  epoch: Epoch,
+  seq: Seq.describe('the stream continues after this position'),
+  subscription: Subscription,
+})
 
 export function snapshotSchema(files: readonly SysfsFile[]) {
   return z
@@ -162,7 +157,6 @@ export function snapshotSchema(files: readonly SysfsFile[]) {
       tracing: Tracing,
     })
     .describe('The state the stream starts from; sent first unless the connection resumes.')
-    .meta({ id: 'Snapshot' })
 }
 
 export const Batch = z
@@ -177,7 +171,6 @@ export const Batch = z
       'ranges: the next batch, lost or heartbeat starts after toSeq (a filtered stream skips ' +
       'ranges where nothing matched).',
   )
-  .meta({ id: 'Batch' })
 
 export const Lost = z
   .strictObject({
@@ -190,7 +183,6 @@ export const Lost = z
     'The client fell behind (above the high-water mark) and these events were not queued; ' +
       'delivered + lost counts equal what the filter selected.',
   )
-  .meta({ id: 'Lost' })
 
 export const Heartbeat = z
   .strictObject({
@@ -200,7 +192,6 @@ export const Heartbeat = z
     now: z.number().describe('virtual ms'),
   })
   .describe('Sent every 10–15 s; a bookmark for filtered streams.')
-  .meta({ id: 'Heartbeat' })
 
 export const Stats = z
   .strictObject({
@@ -214,7 +205,6 @@ export const Stats = z
     subscribers: z.number().int(),
   })
   .describe('Periodic figures for charts: counters, rates, tier occupancy, quality.')
-  .meta({ id: 'Stats' })
 
 export const Reset = z
   .strictObject({
@@ -225,7 +215,6 @@ export const Reset = z
     message: z.string(),
   })
   .describe('The requested position is gone; the server closes with 4410 next.')
-  .meta({ id: 'Reset' })
 
 export const ERROR_CODES = [
   'bad_json',
@@ -243,7 +232,6 @@ export const ErrorMessage = z
     message: z.string(),
   })
   .describe('A client message was rejected; the subscription is unchanged.')
-  .meta({ id: 'Error' })
 
 /** Every message the server sends, by type. */
 export function serverMessages(files: readonly SysfsFile[]) {
