@@ -29,7 +29,7 @@ export interface EventsRouteOptions {
   readonly readToken?: string
 }
 
-const Query = z
+export const Query = z
   .strictObject({
     events: z.string().max(2048).optional().describe('comma-separated event globs'),
     pids: z

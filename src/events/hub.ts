@@ -20,11 +20,11 @@ import { EventRing, SLOT_BYTES, scratchEvent } from './ring.ts'
 import { nodes, processes, StatsSampler, threads, tracing, tunables } from './state.ts'
 
 export interface HubOptions {
-  /** Events the ring holds (default 2^18, about 21 MB). */
+  /** Events the ring holds (default 2^18, about 21 MB); the defaults are in DEFAULTS. */
   readonly ringCapacity?: number
-  /** bufferedAmount above which a subscriber's batches are counted as lost (default 1 MiB). */
+  /** bufferedAmount above which a subscriber's batches are counted as lost. */
   readonly highWaterBytes?: number
-  /** How long a subscriber may stay above the high-water mark before 1013 (default 30 s). */
+  /** How long a subscriber may stay above the high-water mark before 1013. */
   readonly stuckMs?: number
   readonly heartbeatMs?: number
   readonly statsMs?: number
@@ -45,6 +45,16 @@ export interface Peer {
 }
 
 export const DEFAULT_RING_CAPACITY = 1 << 18
+
+export const DEFAULTS = {
+  ringCapacity: DEFAULT_RING_CAPACITY,
+  highWaterBytes: 1 << 20,
+  stuckMs: 30_000,
+  heartbeatMs: 15_000,
+  statsMs: 1000,
+  pingMs: 30_000,
+  maxSubscribers: 64,
+} as const
 /** A batch frame holds at most this many events or bytes of events. */
 export const MAX_BATCH_EVENTS = 1000
 export const MAX_BATCH_BYTES = 64 * 1024
@@ -142,15 +152,15 @@ export class EventHub {
     readonly kernel: Kernel,
     opts: HubOptions = {},
   ) {
-    this.ring = new EventRing(opts.ringCapacity ?? DEFAULT_RING_CAPACITY)
+    this.ring = new EventRing(opts.ringCapacity ?? DEFAULTS.ringCapacity)
     this.bufferKb = Math.ceil((this.ring.capacity * SLOT_BYTES) / 1024)
-    this.highWater = opts.highWaterBytes ?? 1 << 20
+    this.highWater = opts.highWaterBytes ?? DEFAULTS.highWaterBytes
     this.lowWater = this.highWater / 4
-    this.stuckMs = opts.stuckMs ?? 30_000
-    this.heartbeatMs = opts.heartbeatMs ?? 15_000
-    this.statsMs = opts.statsMs ?? 1000
-    this.pingMs = opts.pingMs ?? 30_000
-    this.maxSubscribers = opts.maxSubscribers ?? 64
+    this.stuckMs = opts.stuckMs ?? DEFAULTS.stuckMs
+    this.heartbeatMs = opts.heartbeatMs ?? DEFAULTS.heartbeatMs
+    this.statsMs = opts.statsMs ?? DEFAULTS.statsMs
+    this.pingMs = opts.pingMs ?? DEFAULTS.pingMs
+    this.maxSubscribers = opts.maxSubscribers ?? DEFAULTS.maxSubscribers
     this.onError = opts.onError ?? ((err) => console.error(err))
     this.sampler = new StatsSampler(kernel)
     this.files = sysfsTable(kernel)

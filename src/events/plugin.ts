@@ -8,10 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { eventsRoutes, handleProtocols } from '../../routes/events.ts'
 import { tracingRoutes } from '../../routes/tracing.ts'
 import { EventHub, type HubOptions } from './hub.ts'
-import { CLOSE } from './protocol.ts'
-
-/** Client frames are small subscribe messages; larger ones are closed with 1009. */
-export const MAX_CLIENT_FRAME = 16 * 1024
+import { CLOSE, MAX_CLIENT_FRAME } from './protocol.ts'
 
 export interface EventStreamOptions extends HubOptions {
   /** A hub made by the caller (tests, benchmarks); by default one is made for the kernel. */

@@ -17,15 +17,22 @@ export const MAX_BATCH_MS = 1000
 export const DEFAULT_BATCH_MS = 50
 export const MAX_GLOBS = 32
 export const MAX_PIDS = 64
+/** Client frames are small subscribe messages; larger ones are closed with 1009. */
+export const MAX_CLIENT_FRAME = 16 * 1024
+/** Client messages: a burst of this many, then this many per second; beyond, 1008. */
+export const MESSAGE_BURST = 20
+export const MESSAGES_PER_SECOND = 10
 
 /** The close codes the server uses, for clients and for asyncapi.yaml. */
 export const CLOSE = {
   goingAway: { code: 1001, when: 'the server is shutting down; reconnect with `since`' },
   policy: {
     code: 1008,
-    when: 'policy violation: more client messages than the rate limit allows (a flood)',
+    when:
+      `policy violation: a flood (more than ${MESSAGE_BURST} client messages in a burst, ` +
+      `then ${MESSAGES_PER_SECOND} per second)`,
   },
-  tooBig: { code: 1009, when: 'a client frame exceeded the 16 KiB limit' },
+  tooBig: { code: 1009, when: `a client frame exceeded ${MAX_CLIENT_FRAME / 1024} KiB` },
   internal: { code: 1011, when: 'an unexpected server error' },
   tryAgain: {
     code: 1013,

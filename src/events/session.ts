@@ -19,13 +19,12 @@ import {
   CLOSE,
   DEFAULT_BATCH_MS,
   type ERROR_CODES,
+  MESSAGE_BURST,
+  MESSAGES_PER_SECOND,
   Subscribe,
   type SubscribeMessage,
 } from './protocol.ts'
 
-/** Client messages: a burst of this many, then this many per second; beyond, 1008. */
-const BURST = 20
-const PER_SECOND = 10
 /** Rejected messages a connection may send before it is closed with 4400. */
 const MAX_ERRORS = 20
 
@@ -97,7 +96,7 @@ export function openSession(
     )
   if (since) subscribed()
 
-  let tokens = BURST
+  let tokens = MESSAGE_BURST
   let tokensAt = performance.now()
   let errors = 0
   const reject = (code: ErrorCode, message: string) => {
@@ -108,7 +107,7 @@ export function openSession(
   const onMessage = (data: RawData, isBinary: boolean) => {
     if (member.closed) return
     const now = performance.now()
-    tokens = Math.min(BURST, tokens + ((now - tokensAt) / 1000) * PER_SECOND)
+    tokens = Math.min(MESSAGE_BURST, tokens + ((now - tokensAt) / 1000) * MESSAGES_PER_SECOND)
     tokensAt = now
     if (tokens < 1) return hub.close(member, CLOSE.policy.code, 'too many messages')
     tokens--
