@@ -80,7 +80,11 @@ export class Client {
   readonly closed: Promise<{ code: number; reason: string }>
   code: number | null = null
 
+  /** Socket errors (writing after the server closed, say): recorded, not thrown. */
+  readonly errors: Error[] = []
+
   constructor(readonly ws: WebSocket) {
+    ws.on('error', (err) => this.errors.push(err))
     ws.on('message', (data, isBinary) => {
       expect(isBinary).toBe(false)
       const msg = JSON.parse(String(data)) as Msg
@@ -102,7 +106,10 @@ export class Client {
     const c = new Client(new WebSocket(url, protocols, options))
     await new Promise<void>((resolve, reject) => {
       c.ws.once('open', () => resolve())
-      c.ws.once('error', reject)
+      c.ws.once('unexpected-response', (_req, res) =>
+        reject(new Error(`Unexpected server response: ${res.statusCode}`)),
+      )
+      c.ws.once('close', () => reject(c.errors[0] ?? new Error('closed before open')))
     })
     return c
   }
