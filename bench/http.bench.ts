@@ -6,9 +6,11 @@
  * - p99 latency of that GET while the simulation runs as fast as possible ≤ 2 × idle.
  *
  * The server runs in a child process (bench/http-server.ts), the load here. Throughput is
- * autocannon's (10 connections, 5 s, median of three interleaved rounds after a warm-up).
- * Latency is measured with a small keep-alive client instead, since autocannon's histogram
- * only resolves whole milliseconds and both p99s are below a few ms.
+ * autocannon's (10 connections, 3 s per run, the median of five interleaved rounds after a
+ * warm-up, so that drifts in the load of a shared machine hit all three alike).
+ * Latency is measured with a small keep-alive client (4 connections, 5 s per mode) instead,
+ * since autocannon's histogram only resolves whole milliseconds, too coarse for an idle p99
+ * of a few ms.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { Agent, get } from 'node:http'
@@ -19,8 +21,9 @@ import type { BenchRow, BenchSuite } from './table.ts'
 
 const TUNABLE = '/sys/kernel/mm/kscand/scan_sleep_ms'
 const CONNECTIONS = 10
-const SECONDS = 5
-const ROUNDS = 3
+const SECONDS = 3
+const ROUNDS = 5
+const P99_MS = 5000
 
 async function startServer(): Promise<{ child: ChildProcess; base: string }> {
   const script = fileURLToPath(new URL('./http-server.ts', import.meta.url))
@@ -104,9 +107,9 @@ export const httpSuite: BenchSuite = async () => {
     const putRps = median(rounds.write)
 
     await setMode(base, 'paused')
-    const idle = await p99(read.url, SECONDS * 1000)
+    const idle = await p99(read.url, P99_MS)
     await setMode(base, 'afap')
-    const busy = await p99(read.url, SECONDS * 1000)
+    const busy = await p99(read.url, P99_MS)
     await setMode(base, 'paused')
 
     const vsBare = (name: string, value: number, factor: number): BenchRow => ({

@@ -15,23 +15,28 @@ export function tokenMatches(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected))
 }
 
-export type WriteGuard = (req: FastifyRequest, reply: FastifyReply) => Promise<void>
+type Hook = (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void
 
 /**
- * An onRequest hook for write routes: `{ onRequest: app.writeGuard }`. With no token
- * configured every write is allowed (the server refuses to listen off loopback that way
- * unless anonymous writes are explicitly allowed, see server.ts).
+ * onRequest hooks for write routes: `{ onRequest: app.writeGuard }`. With no token
+ * configured there is no hook at all and every write is allowed (the server refuses to
+ * listen off loopback that way unless anonymous writes are explicitly allowed).
  */
+export type WriteGuard = Hook[]
+
 export function writeGuard(token: string | undefined): WriteGuard {
-  return async (req, reply) => {
-    if (!token) return
+  if (!token) return []
+  const guard: Hook = (req, reply, done) => {
     const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')
-    if (m && tokenMatches(m[1], token)) return
+    if (m && tokenMatches(m[1], token)) return done()
     reply.header('www-authenticate', 'Bearer realm="kscand-sim"')
-    throw new HttpError(
-      'EACCES',
-      m ? 'the bearer token does not match' : 'writes need Authorization: Bearer <token>',
-      401,
+    done(
+      new HttpError(
+        'EACCES',
+        m ? 'the bearer token does not match' : 'writes need Authorization: Bearer <token>',
+        401,
+      ),
     )
   }
+  return [guard]
 }
