@@ -9,7 +9,7 @@ import { PR_GET_PTE_A_SCAN_SCALE, PR_SET_PTE_A_SCAN_SCALE } from '../src/kernel/
 import type { Process } from '../src/kernel/mm.ts'
 import { BODY_LIMIT, PROCESS_BODY_LIMIT } from '../src/limits.ts'
 import { lookupProcess, processDetail, processSummary } from '../src/process-view.ts'
-import { keyValueText, sendRepresentation } from '../src/representation.ts'
+import { columns, keyValueText, sendRepresentation } from '../src/representation.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
 import {
   Exited,
@@ -25,7 +25,7 @@ import {
 const PRCTL_OPTIONS = { PR_SET_PTE_A_SCAN_SCALE, PR_GET_PTE_A_SCAN_SCALE } as const
 
 function psTable(rows: readonly ProcessSummary[]): string {
-  const table = [
+  return columns([
     ['PID', 'PPID', 'COMM', 'RSS_KB', 'PAGES_PER_NODE', 'SCALE', 'TOPTIER_HIT'],
     ...rows.map((p) => [
       String(p.pid),
@@ -36,17 +36,7 @@ function psTable(rows: readonly ProcessSummary[]): string {
       String(p.pte_scan_scale),
       p.topTierHitRatio === null ? '-' : `${(p.topTierHitRatio * 100).toFixed(1)}%`,
     ]),
-  ]
-  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)))
-  return table
-    .map(
-      (r) =>
-        `${r
-          .map((c, i) => c.padEnd(widths[i]))
-          .join(' ')
-          .trimEnd()}\n`,
-    )
-    .join('')
+  ])
 }
 
 const describe = (p: Process) => `pid=${p.pid} comm=${p.comm}`

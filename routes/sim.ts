@@ -1,6 +1,8 @@
 /** Simulated time: read the clock, change mode and speed, step N virtual ms. */
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { auditWrite } from '../src/audit.ts'
+import { BODY_LIMIT } from '../src/limits.ts'
 import { keyValueText, sendRepresentation } from '../src/representation.ts'
 import type { RunnerStatus, SimRunner } from '../src/runner.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
@@ -14,6 +16,10 @@ const setting = (r: SimRunner) => `mode=${r.status().mode} speed=${r.status().sp
 export const simRoutes: FastifyPluginAsyncZod = async (app) => {
   const { kernel, runner } = app
   const ok = textOrJson(SimStatus, 'the clock after the change')
+  const sendStatus = (req: FastifyRequest, reply: FastifyReply) => {
+    const s = runner.status()
+    sendRepresentation(req, reply, statusText(s), () => s)
+  }
 
   app.get(
     '/sim',
@@ -25,16 +31,14 @@ export const simRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: textOrJson(SimStatus, 'the clock'), ...errors(404) },
       },
     },
-    (req, reply) => {
-      const s = runner.status()
-      sendRepresentation(req, reply, statusText(s), () => s)
-    },
+    sendStatus,
   )
 
   app.put(
     '/sim',
     {
       onRequest: app.writeGuard,
+      bodyLimit: BODY_LIMIT,
       schema: {
         tags: ['sim'],
         operationId: 'putSim',
@@ -50,8 +54,7 @@ export const simRoutes: FastifyPluginAsyncZod = async (app) => {
       if (speed !== undefined) runner.setSpeed(speed)
       if (mode !== undefined) runner.setMode(mode)
       auditWrite(kernel, req, '/sim', old, setting(runner))
-      const s = runner.status()
-      sendRepresentation(req, reply, statusText(s), () => s)
+      sendStatus(req, reply)
     },
   )
 
@@ -59,6 +62,7 @@ export const simRoutes: FastifyPluginAsyncZod = async (app) => {
     '/sim/step',
     {
       onRequest: app.writeGuard,
+      bodyLimit: BODY_LIMIT,
       schema: {
         tags: ['sim'],
         operationId: 'stepSim',
@@ -74,8 +78,7 @@ export const simRoutes: FastifyPluginAsyncZod = async (app) => {
       const before = kernel.now
       await runner.step(req.body.ms)
       auditWrite(kernel, req, '/sim/step', `now=${before}`, `now=${kernel.now}`)
-      const s = runner.status()
-      sendRepresentation(req, reply, statusText(s), () => s)
+      sendStatus(req, reply)
     },
   )
 }

@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { auditWrite } from '../src/audit.ts'
 import type { Kthread } from '../src/kernel/sched.ts'
 import { BODY_LIMIT } from '../src/limits.ts'
-import { keyValueText, sendRepresentation } from '../src/representation.ts'
+import { columns, keyValueText, sendRepresentation } from '../src/representation.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
 import { Thread, ThreadList, ThreadParams, ThreadTransition } from '../src/schemas/threads.ts'
 
@@ -30,7 +30,7 @@ const dash = (v: number | string | null) => (v === null ? '-' : String(v))
 
 /** ps-like table: one line per thread. */
 function threadTable(threads: readonly Kthread[]): string {
-  const rows = [
+  return columns([
     ['PID', 'COMM', 'STATE', 'STARTED_MS', 'CYCLES', 'CPU_MS', 'LAST_ERROR'],
     ...threads.map((t) => [
       String(t.pid),
@@ -41,17 +41,7 @@ function threadTable(threads: readonly Kthread[]): string {
       (t.cpuNs / 1e6).toFixed(3),
       dash(t.lastError),
     ]),
-  ]
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-  return rows
-    .map(
-      (r) =>
-        `${r
-          .map((c, i) => c.padEnd(widths[i]))
-          .join(' ')
-          .trimEnd()}\n`,
-    )
-    .join('')
+  ])
 }
 
 export const threadRoutes: FastifyPluginAsyncZod = async (app) => {

@@ -57,3 +57,17 @@ export function keyValueText(obj: Record<string, unknown>): string {
   for (const [k, v] of Object.entries(obj)) s += `${k} ${v ?? '-'}\n`
   return s
 }
+
+/** A ps-like table: the header row, then one row per item, columns padded to align. */
+export function columns(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  return rows
+    .map(
+      (r) =>
+        `${r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join(' ')
+          .trimEnd()}\n`,
+    )
+    .join('')
+}
