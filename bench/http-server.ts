@@ -6,6 +6,7 @@
  */
 import Fastify from 'fastify'
 import { app } from '../src/app.ts'
+import { frameworkErrors } from '../src/http-errors.ts'
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { SimRunner } from '../src/runner.ts'
@@ -13,7 +14,7 @@ import { SimRunner } from '../src/runner.ts'
 const kernel = new Kernel(DEMO_CONFIG)
 for (const p of DEMO_PROCESSES) kernel.exec(p)
 const runner = new SimRunner(kernel, { mode: 'paused' })
-const server = Fastify({ logger: false })
+const server = Fastify({ logger: false, frameworkErrors })
 server.get('/bare', () => 'constant\n')
 await server.register(app, { kernel, runner })
 await server.listen({ host: '127.0.0.1', port: 0 })

@@ -4,7 +4,7 @@
  * and its HTTP status. Bodies are offered as text or as JSON `{errno, code, message}` by
  * content negotiation (see negotiate.ts).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { KernelError } from './kernel/errors.ts'
 import { prefersJson } from './negotiate.ts'
@@ -80,7 +80,9 @@ export function toHttpError(err: unknown): HttpError {
       return new HttpError('EINVAL', e.message ?? 'unsupported media type', 415)
   }
   const status = e.statusCode ?? 500
-  if (status >= 400 && status < 500) return new HttpError('EINVAL', e.message ?? 'bad request')
+  if (status >= 400 && status < 500) {
+    return new HttpError('EINVAL', e.message ?? 'bad request', status)
+  }
   return new HttpError('EIO', 'internal error')
 }
 
@@ -103,4 +105,12 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, err: HttpErr
   reply.code(err.statusCode)
   if (prefersJson(req)) return reply.type('application/json; charset=utf-8').send(body)
   return reply.type('text/plain; charset=utf-8').send(`${body.message}\n`)
+}
+
+/**
+ * `Fastify({ frameworkErrors })`: errors fastify raises before any route or plugin runs (a
+ * malformed %-escape in the URL, an over-long path parameter), answered like all others.
+ */
+export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  sendError(req, reply, toHttpError(err))
 }

@@ -2,6 +2,7 @@
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { app } from '../../src/app.ts'
+import { frameworkErrors } from '../../src/http-errors.ts'
 import type { KernelConfig } from '../../src/kernel/kernel.ts'
 import { Kernel } from '../../src/kernel/kernel.ts'
 import type { ProcessSpec } from '../../src/kernel/mm.ts'
@@ -37,7 +38,7 @@ export async function build(opts: BuildOptions = {}): Promise<Built> {
       done()
     },
   })
-  const server = Fastify({ logger: opts.log ? { level: 'info', stream } : false })
+  const server = Fastify({ logger: opts.log ? { level: 'info', stream } : false, frameworkErrors })
   await server.register(app, { kernel, runner, token: opts.token })
   await server.ready()
   return {

@@ -402,6 +402,16 @@ describe('paths and methods', () => {
     expect((await post(`${K}/nope`, '1')).body).toBe('write error: No such file or directory\n')
   })
 
+  it('a malformed %-escape or an over-long parameter is a 4xx with the usual bodies', async () => {
+    const bad = await get('/sys/kernel/mm/%ZZ', JSON_ACCEPT)
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json()).toMatchObject({ errno: 22, code: 'EINVAL' })
+    expect((await get('/processes/%FF')).body).toBe('/processes/%FF: Invalid argument\n')
+    const long = await get(`/processes/${'1'.repeat(200)}`)
+    expect(long.statusCode).toBe(414)
+    expect(long.body).toMatch(/Invalid argument\n$/)
+  })
+
   it('a file with a trailing slash is 404 ENOTDIR', async () => {
     const r = await get(`${K}/scan_sleep_ms/`)
     expect(r.statusCode).toBe(404)
