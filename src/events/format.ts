@@ -2,13 +2,8 @@
  * The two renderings of an event, both derived from the declarations in kernel/trace.ts:
  * the ftrace line trace_pipe prints and the JSON object the websocket stream sends.
  */
-import {
-  EVENTS,
-  type FieldType,
-  formatEvent,
-  formatPointer,
-  type TraceEvent,
-} from '../kernel/trace.ts'
+import { EVENTS, type FieldType, formatEvent, type TraceEvent } from '../kernel/trace.ts'
+import type { ByteWriter } from './bytes.ts'
 import type { RingEvent } from './ring.ts'
 
 /** `system:name`, as perf and the stream name events. */
@@ -36,27 +31,45 @@ export function lostLine(count: number): string {
   return `CPU:0 [LOST ${count} EVENTS]`
 }
 
-const jsonValue: Record<FieldType, (v: number | string) => string> = {
-  ptr: (v) => `"${formatPointer(v as number)}"`,
-  long: String,
-  ulong: String,
-  int: String,
-  uint: String,
-  str: (v) => JSON.stringify(v),
+const ascii = (s: string) => Buffer.from(s, 'latin1')
+
+const writeValue: Record<FieldType, (w: ByteWriter, v: number | string) => void> = {
+  ptr: (w, v) => w.pointer(v as number),
+  long: (w, v) => w.number(v as number),
+  ulong: (w, v) => w.number(v as number),
+  int: (w, v) => w.number(v as number),
+  uint: (w, v) => w.number(v as number),
+  str: (w, v) => w.string(v as string),
 }
 
-const EVENT_KEYS = FULL_NAMES.map((n) => `,"event":"${n}","comm":`)
-const FIELD_KEYS = EVENTS.map((e) => e.fields.map((f, k) => `${k ? ',' : ''}"${f.name}":`))
-const FIELD_VALUES = EVENTS.map((e) => e.fields.map((f) => jsonValue[f.type]))
+const SEQ = ascii('{"seq":')
+const TS = ascii(',"ts":')
+const EVENT_KEYS = FULL_NAMES.map((n) => ascii(`,"event":"${n}","comm":`))
+const PID = ascii(',"pid":')
+const FIELDS = ascii(',"fields":{')
+const FIELD_KEYS = EVENTS.map((e) => e.fields.map((f, k) => ascii(`${k ? ',' : ''}"${f.name}":`)))
+const FIELD_WRITERS = EVENTS.map((e) => e.fields.map((f) => writeValue[f.type]))
+const END = ascii('}}')
 
 /**
- * The stream's JSON for one event, built as text (the hot path of every batch):
+ * The stream's JSON for one event, written as bytes (the hot path of every batch):
  * `{"seq","ts","event","comm","pid","fields":{…}}` with pointers as printk prints them.
  */
-export function eventJson(ev: RingEvent): string {
+export function writeEventJson(w: ByteWriter, ev: RingEvent): void {
   const keys = FIELD_KEYS[ev.id]
-  const values = FIELD_VALUES[ev.id]
-  let s = `{"seq":${ev.seq},"ts":${ev.ts}${EVENT_KEYS[ev.id]}${JSON.stringify(ev.comm)},"pid":${ev.pid},"fields":{`
-  for (let k = 0; k < keys.length; k++) s += keys[k] + values[k](ev.args[k])
-  return `${s}}}`
+  const writers = FIELD_WRITERS[ev.id]
+  w.bytes(SEQ)
+  w.number(ev.seq)
+  w.bytes(TS)
+  w.number(ev.ts)
+  w.bytes(EVENT_KEYS[ev.id])
+  w.string(ev.comm)
+  w.bytes(PID)
+  w.number(ev.pid)
+  w.bytes(FIELDS)
+  for (let k = 0; k < keys.length; k++) {
+    w.bytes(keys[k])
+    writers[k](w, ev.args[k])
+  }
+  w.bytes(END)
 }

@@ -13,8 +13,9 @@ import { Readable } from 'node:stream'
 import type { Kernel } from '../kernel/kernel.ts'
 import { EVENTS, type TraceEvent } from '../kernel/trace.ts'
 import { type SysfsFile, sysfsTable } from '../sysfs/table.ts'
+import { ByteWriter } from './bytes.ts'
 import { type Filter, passes } from './filter.ts'
-import { eventJson, lostLine, traceLine } from './format.ts'
+import { lostLine, traceLine, writeEventJson } from './format.ts'
 import { CLOSE } from './protocol.ts'
 import { EventRing, SLOT_BYTES, scratchEvent } from './ring.ts'
 import { nodes, processes, StatsSampler, threads, tracing, tunables } from './state.ts'
@@ -69,6 +70,8 @@ const PIPE_PASS = 65536
 
 /** Frames are built once as bytes and sent to many peers, always as text frames. */
 const TEXT = { binary: false }
+
+const COMMA = 0x2c
 
 const HAS_MM = EVENTS.map((e) => e.fields[0]?.name === 'mm')
 
@@ -128,6 +131,7 @@ export class EventHub {
   private readonly onError: (err: unknown) => void
   private readonly groups = new Map<string, Group>()
   private readonly scratch = scratchEvent()
+  private readonly writer = new ByteWriter()
   private readonly sampler: StatsSampler
   readonly files: readonly SysfsFile[]
   private readonly owners = new Map<number, number>()
@@ -431,37 +435,38 @@ export class EventHub {
     m.lostCount = 0
   }
 
-  /** The batch frames of the events in [from, to] passing `filter`, split at the size caps. */
+  /**
+   * The batch frames of the events in [from, to] passing `filter`, split at the size caps.
+   * A frame covers from its first position to its last event (the last frame: to `to`).
+   */
   frames(filter: Filter, from: number, to: number): Frame[] {
-    const { ring, scratch } = this
+    const { ring, scratch, writer: w } = this
     const json = filter.sub.format === 'json'
-    const chunks: { from: number; to: number; parts: string[] }[] = []
-    let parts: string[] = []
-    let bytes = 0
+    const out: Frame[] = []
+    let count = 0
     let start = from
+    const finish = (end: number) => {
+      const head = Buffer.from(`{"type":"batch","fromSeq":${start},"toSeq":${end},"events":[`)
+      const buf = Buffer.allocUnsafe(head.length + w.pos + 2)
+      head.copy(buf)
+      w.buf.copy(buf, head.length, 0, w.pos)
+      buf.write(']}', head.length + w.pos, 'latin1')
+      out.push({ from: start, to: end, count, buf })
+      w.reset()
+      count = 0
+      start = end + 1
+    }
+    w.reset()
     for (let seq = from; seq <= to; seq++) {
       if (!passes(filter, ring, seq)) continue
+      if (count > 0) w.byte(COMMA)
       const ev = ring.load(seq, scratch)
-      const s = json ? eventJson(ev) : JSON.stringify(traceLine(ev))
-      parts.push(s)
-      bytes += s.length
-      if (parts.length >= MAX_BATCH_EVENTS || bytes >= MAX_BATCH_BYTES) {
-        chunks.push({ from: start, to: seq, parts })
-        parts = []
-        bytes = 0
-        start = seq + 1
-      }
+      if (json) writeEventJson(w, ev)
+      else w.string(traceLine(ev))
+      if (++count >= MAX_BATCH_EVENTS || w.pos >= MAX_BATCH_BYTES) finish(seq)
     }
-    if (parts.length > 0) chunks.push({ from: start, to, parts })
-    else if (chunks.length > 0) chunks[chunks.length - 1].to = to
-    return chunks.map((c) => ({
-      from: c.from,
-      to: c.to,
-      count: c.parts.length,
-      buf: Buffer.from(
-        `{"type":"batch","fromSeq":${c.from},"toSeq":${c.to},"events":[${c.parts.join(',')}]}`,
-      ),
-    }))
+    if (count > 0) finish(to)
+    return out
   }
 
   // ---- the periodic work ------------------------------------------------------------------
