@@ -3,7 +3,9 @@
  * resume, reset/4410, exact loss accounting for a client that stops reading, filters, the
  * text format, and the handshake checks (426, 400, Origin, read token, subscriber limit).
  */
+import http from 'node:http'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { PROTOCOL, TOKEN_PROTOCOL } from '../routes/events.ts'
 import { traceLine } from '../src/events/format.ts'
 import { EVENTS, formatEvent, type TraceEvent } from '../src/kernel/trace.ts'
@@ -311,6 +313,42 @@ describe('the handshake', () => {
     const c = await Client.open(s.url, {}, [PROTOCOL, right])
     expect(c.ws.protocol).toBe(PROTOCOL)
     await c.waitFor((m) => m.type === 'snapshot', 'snapshot')
+  })
+
+  it('sends heartbeats carrying the position, and cuts a peer that does not answer pings', async () => {
+    // Pings a second apart: a loaded test machine must not make the live peer look dead.
+    s = await serve({ hub: { heartbeatMs: 20, pingMs: 1000 } })
+    const live = await Client.open(s.url)
+    const dead = new Client(new WebSocket(s.url, { autoPong: false }))
+    await new Promise((resolve) => dead.ws.once('open', resolve))
+    await pump(s, 5000, [live])
+    const at = live.position()
+    const beat = await live.waitFor((m) => m.type === 'heartbeat' && m.seq === at, 'a heartbeat')
+    expect(beat).toEqual({ type: 'heartbeat', epoch: s.hub.ring.epoch, seq: at, now: s.kernel.now })
+    // The peer that never pongs is terminated (1006 on its side); the other stays.
+    expect((await dead.closed).code).toBe(1006)
+    await until(() => s.hub.members.size === 1, 'the dead peer to be dropped')
+    expect(live.code).toBe(null)
+  })
+
+  it('closes subscribers with 1001 and ends trace_pipe when the server shuts down', async () => {
+    s = await serve()
+    const c = await Client.open(s.url)
+    await c.waitFor((m) => m.type === 'snapshot', 'snapshot')
+    const ended = new Promise<string>((resolve) =>
+      http.get(`http://127.0.0.1:${s.port}/sys/kernel/tracing/trace_pipe`, (res) => {
+        let body = ''
+        res.on('data', (d) => {
+          body += d
+        })
+        res.on('end', () => resolve(body))
+      }),
+    )
+    await until(() => s.hub.pipeReaders === 1, 'the trace_pipe reader')
+    await s.close()
+    expect(await c.closed).toEqual({ code: 1001, reason: 'server shutting down' })
+    expect(typeof (await ended)).toBe('string')
+    s = await serve()
   })
 
   it('closes with 1013 beyond the subscriber limit', async () => {
