@@ -14,6 +14,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod'
+import { dashboardRoutes } from '../routes/dashboard.ts'
 import { procRoutes } from '../routes/proc.ts'
 import { processRoutes } from '../routes/processes.ts'
 import { simRoutes } from '../routes/sim.ts'
@@ -92,6 +93,8 @@ export async function app(fastify: FastifyInstance, opts: AppOptions): Promise<v
     await api.register(simRoutes)
     await api.register(eventStream, opts.events ?? {})
   })
+  // The dashboard at / (not an API route: outside the zod scope and openapi.yaml).
+  await fastify.register(dashboardRoutes)
   // Documents itself: the same document `npm run openapi` writes to openapi.yaml.
   fastify.get('/openapi.json', { schema: { hide: true } }, () => fastify.swagger())
   fastify.get('/openapi.yaml', { schema: { hide: true } }, (_req, reply) =>

@@ -1,0 +1,385 @@
+/**
+ * The dashboard: one stream (GET /events) for the state, its changes and the figures, one
+ * more for the tail of events (tail.js), and the REST API for everything the user changes.
+ *
+ * The main stream starts with a snapshot; `stats` (every second) brings counters, rates and
+ * per-process occupancy and quality; events bring what changed in between: thread starts
+ * and stops, and every write anyone makes (`sysfs:sysfs_write`: sysfs files, time, threads,
+ * processes). What the stream does not carry — thread cycles and last wake-ups, and each
+ * mm's scan_period and scan_size — is read from GET /threads and GET /processes/PID after
+ * each `stats`.
+ *
+ * For tests and tools, <body> carries data-connection, data-epoch, data-now (virtual ms),
+ * data-received (messages), data-stats, data-polls and data-lost.
+ */
+import { api, auth } from './api.js'
+import { compact, PALETTE, TimeChart } from './charts.js'
+import { el, secs, setText } from './dom.js'
+import { NodeList, ProcessTable, spawnForm } from './processes.js'
+import { EventStream } from './stream.js'
+import { Tail } from './tail.js'
+import { ThreadCards } from './threads.js'
+import { TunablesForm } from './tunables.js'
+
+const $ = (id) => document.getElementById(id)
+const body = document.body
+
+const MAIN_EVENTS = [
+  'kthread:kthread_start',
+  'kthread:kthread_stop',
+  'kthread:kthread_pause',
+  'sysfs:sysfs_write',
+]
+
+const RATES = [
+  { counter: 'pgpromote_success', id: 'rate-promotions', label: 'promotions/s', color: '#2dd4a7' },
+  {
+    counter: 'nr_kscand_migrate_failed',
+    id: 'rate-failures',
+    label: 'migration failures/s',
+    color: '#ff5d73',
+    // Failures come in bursts far above the promotion rate: their own axis.
+    right: true,
+  },
+  { counter: 'pgdemote_kswapd', id: 'rate-demotions', label: 'demotions/s', color: '#ffb703' },
+]
+
+const state = {
+  epoch: null,
+  now: 0,
+  nodes: [],
+  /** pid → what the snapshot and GET /processes/PID say, updated by each `stats`. */
+  processes: new Map(),
+  counters: {},
+  rates: {},
+  sim: null,
+  resumeMode: 'realtime',
+  received: 0,
+  stats: 0,
+  polls: 0,
+  lost: 0,
+}
+
+const threads = new ThreadCards($('threads'), () => state.now)
+const tunables = new TunablesForm($('tunables'))
+const nodeList = new NodeList($('nodes'))
+const processTable = new ProcessTable($('process-rows'), (pid) => {
+  state.processes.delete(pid)
+  renderProcesses()
+})
+const pct = (v) => `${+v.toFixed(1)}%`
+const charts = {
+  rates: new TimeChart($('chart-rates'), { y: 'pages/s', y2: 'failures/s' }),
+  tiers: new TimeChart($('chart-tiers'), { y: 'pages' }),
+  quality: new TimeChart($('chart-quality'), {
+    y: 'hit ratio',
+    y2: 'latency (ns)',
+    fmt: pct,
+  }),
+  scan: new TimeChart($('chart-scan'), {
+    y: 'scan_period (ms)',
+    y2: 'scan_size',
+    fmt2: (v) => `${compact(v)} MiB`,
+  }),
+}
+
+// ---- connection ---------------------------------------------------------------------------
+
+function count() {
+  body.dataset.received = String(++state.received)
+}
+
+function addLost(n) {
+  state.lost += n
+  body.dataset.lost = String(state.lost)
+  setText($('lost'), `LOST ${state.lost.toLocaleString('en')} events`)
+  $('lost').hidden = false
+}
+
+const main = new EventStream({
+  subscription: { events: MAIN_EVENTS },
+  onMessage: (m) => {
+    count()
+    onMain(m)
+  },
+  onStatus: (s, why) => {
+    body.dataset.connection = s
+    $('connection').dataset.state = s
+    setText($('connection'), why ? `${s}: ${why}` : s)
+  },
+})
+
+const tail = new Tail({ onLost: addLost, onMessage: count })
+
+function onMain(m) {
+  switch (m.type) {
+    case 'snapshot':
+      return loadSnapshot(m)
+    case 'stats':
+      return onStats(m)
+    case 'batch':
+      for (const e of m.events) onEvent(e)
+      return tick(m.events.at(-1)?.ts / 1000)
+    case 'heartbeat':
+      return tick(m.now)
+    case 'lost':
+      return addLost(m.count)
+  }
+}
+
+/** Virtual time moves on: events, heartbeats and stats each tell of it. */
+function tick(now) {
+  if (now > state.now) showClock(now)
+}
+
+function showClock(now) {
+  state.now = now
+  body.dataset.now = String(now)
+  setText($('sim-now'), secs(now))
+}
+
+// ---- the state -----------------------------------------------------------------------------
+
+function loadSnapshot(m) {
+  if (m.epoch !== state.epoch) {
+    // A daemon that restarted: its clock starts again, so does every chart.
+    for (const c of Object.values(charts)) c.clear()
+    processTable.clear()
+  }
+  state.epoch = m.epoch
+  body.dataset.epoch = m.epoch
+  showClock(m.now)
+  state.nodes = m.nodes
+  state.counters = m.counters
+  state.rates = {}
+  state.processes = new Map(m.processes.map((p) => [p.pid, p]))
+  for (const t of m.threads) threads.update(t)
+  tunables.load(m.tunables)
+  renderProcesses()
+  renderCounters()
+  loadSim()
+}
+
+function onStats(m) {
+  body.dataset.stats = String(++state.stats)
+  tick(m.now)
+  state.counters = m.counters
+  // Rates are null when virtual time stood still since the previous stats (paused).
+  const moved = m.rates.pgpromote_success !== null
+  if (moved) state.rates = m.rates
+  for (const n of m.nodes) {
+    const node = state.nodes.find((x) => x.id === n.id)
+    if (node) node.free = n.free
+  }
+  state.processes = new Map(
+    m.processes.map((o) => [o.pid, { ...state.processes.get(o.pid), ...o }]),
+  )
+  renderProcesses()
+  renderCounters()
+  if (moved) chartStats(m.now / 1000)
+  poll(m.now / 1000, moved)
+}
+
+function onEvent(e) {
+  const f = e.fields
+  switch (e.event) {
+    case 'kthread:kthread_start':
+      return threads.setState(f.comm, 'running')
+    case 'kthread:kthread_stop':
+      return threads.setState(f.comm, 'stopped')
+    case 'kthread:kthread_pause':
+      return threads.setState(f.comm, 'paused')
+    case 'sysfs:sysfs_write':
+      if (tunables.has(f.path)) return tunables.refresh(f.path)
+      if (f.path === '/sim') return simWritten(f.new)
+  }
+}
+
+let polling = false
+
+/** What the stream does not carry: thread cycles and wake-ups, each mm's scan state. */
+async function poll(x, moved) {
+  if (polling) return
+  polling = true
+  const pids = [...state.processes.keys()]
+  try {
+    const [list, ...details] = await Promise.all([
+      api('GET', '/threads'),
+      ...pids.map((pid) => api('GET', `/processes/${pid}`).catch(() => null)),
+    ])
+    for (const t of list) threads.update(t)
+    for (const d of details) {
+      if (d && state.processes.has(d.pid)) {
+        state.processes.set(d.pid, { ...state.processes.get(d.pid), ...d })
+      }
+    }
+    renderProcesses()
+    if (moved) chartScan(x)
+  } catch {
+    // The daemon went away between a stats message and this read: the stream reconnects.
+  } finally {
+    polling = false
+    body.dataset.polls = String(++state.polls)
+  }
+}
+
+// ---- rendering -----------------------------------------------------------------------------
+
+/** Processes in pid order, which also gives each its colour in the charts. */
+function processList() {
+  return [...state.processes.values()].sort((a, b) => a.pid - b.pid)
+}
+
+function renderProcesses() {
+  processTable.render(processList(), state.nodes)
+  nodeList.render(state.nodes)
+}
+
+const vmstatRows = new Map()
+
+function renderCounters() {
+  const tbody = $('vmstat')
+  for (const [name, value] of Object.entries(state.counters)) {
+    let r = vmstatRows.get(name)
+    if (!r) {
+      r = { value: el('td', { class: 'num' }), rate: el('td', { class: 'num' }) }
+      tbody.append(
+        el('tr', { dataset: { counter: name } }, el('th', { scope: 'row' }, name), r.value, r.rate),
+      )
+      vmstatRows.set(name, r)
+    }
+    setText(r.value, value.toLocaleString('en'))
+    const rate = state.rates[name]
+    setText(r.rate, rate === undefined || rate === null ? '—' : compact(rate))
+  }
+  for (const { counter, id } of RATES) {
+    const rate = state.rates[counter]
+    const known = rate !== undefined && rate !== null
+    $(id).dataset.value = known ? String(rate) : ''
+    setText($(id), known ? compact(rate) : '—')
+  }
+}
+
+function chartStats(x) {
+  charts.rates.push(
+    x,
+    Object.fromEntries(
+      RATES.map((r) => [r.counter, { ...r, dash: r.right, value: state.rates[r.counter] }]),
+    ),
+  )
+  const tiers = {}
+  const quality = {}
+  const top = state.nodes.map((n) => n.toptier)
+  processList().forEach((p, i) => {
+    const color = PALETTE[i % PALETTE.length]
+    const onTop = p.pagesPerNode.reduce((a, v, n) => a + (top[n] ? v : 0), 0)
+    const all = p.pagesPerNode.reduce((a, v) => a + v, 0)
+    tiers[`${p.pid}:top`] = { label: `${p.comm} top`, color, value: onTop }
+    tiers[`${p.pid}:slow`] = { label: `${p.comm} slow`, color, dash: true, value: all - onTop }
+    const hit = p.topTierHitRatio === null ? null : p.topTierHitRatio * 100
+    quality[`${p.pid}:hit`] = { label: `${p.comm} hit`, color, value: hit }
+    quality[`${p.pid}:lat`] = {
+      label: `${p.comm} latency`,
+      color,
+      dash: true,
+      right: true,
+      value: p.meanLatencyNs,
+    }
+  })
+  charts.tiers.push(x, tiers)
+  charts.quality.push(x, quality)
+}
+
+function chartScan(x) {
+  const scan = {}
+  processList().forEach((p, i) => {
+    const color = PALETTE[i % PALETTE.length]
+    const s = p.scan
+    scan[`${p.pid}:period`] = { label: `${p.comm} period`, color, value: s ? s.scan_period : null }
+    scan[`${p.pid}:size`] = {
+      label: `${p.comm} size`,
+      color,
+      dash: true,
+      right: true,
+      value: s ? s.scan_size / 2 ** 20 : null,
+    }
+  })
+  charts.scan.push(x, scan)
+}
+
+// ---- simulated time ------------------------------------------------------------------------
+
+async function loadSim() {
+  try {
+    showSim(await api('GET', '/sim'))
+  } catch {
+    // Shown as unknown until the next snapshot.
+  }
+}
+
+/** A `/sim` write seen in the stream: `mode=paused speed=1`. */
+function simWritten(text) {
+  const m = /mode=(\S+) speed=(\S+)/.exec(text)
+  if (m && state.sim) showSim({ ...state.sim, mode: m[1], speed: Number(m[2]) })
+}
+
+function showSim(sim) {
+  state.sim = sim
+  if (sim.mode !== 'paused') state.resumeMode = sim.mode
+  const mode = $('sim-mode')
+  mode.dataset.mode = sim.mode
+  setText(mode, sim.mode)
+  setText($('sim-pause'), sim.mode === 'paused' ? 'Resume' : 'Pause')
+  const speed = $('sim-speed')
+  if (![...speed.options].some((o) => Number(o.value) === sim.speed)) {
+    speed.append(el('option', { value: String(sim.speed) }, `${sim.speed}×`))
+  }
+  speed.value = [...speed.options].find((o) => Number(o.value) === sim.speed).value
+}
+
+async function simCall(method, path, body) {
+  setText($('sim-error'), '')
+  try {
+    showSim(await api(method, path, body))
+  } catch (err) {
+    setText($('sim-error'), err.message)
+  }
+}
+
+$('sim-speed').addEventListener('change', (e) =>
+  simCall('PUT', '/sim', { speed: Number(e.target.value) }),
+)
+$('sim-pause').addEventListener('click', () =>
+  simCall('PUT', '/sim', { mode: state.sim?.mode === 'paused' ? state.resumeMode : 'paused' }),
+)
+$('sim').addEventListener('submit', async (e) => {
+  e.preventDefault()
+  const button = $('sim-step')
+  button.disabled = true
+  await simCall('POST', '/sim/step', { ms: Number($('sim-step-ms').value) })
+  button.disabled = false
+})
+
+// ---- writes that need a token --------------------------------------------------------------
+
+auth.onNeeded = () => {
+  $('token-form').hidden = false
+  $('token').focus()
+}
+$('token-form').addEventListener('submit', (e) => {
+  e.preventDefault()
+  auth.set($('token').value)
+  setText($('token-status'), 'token set: repeat the write')
+})
+
+spawnForm($('spawn'), $('spawn-status'), (p) => {
+  state.processes.set(p.pid, { ...p, promoted: 0, toptierShare: null })
+  renderProcesses()
+})
+
+requestAnimationFrame(function frame() {
+  tail.render()
+  requestAnimationFrame(frame)
+})
+main.start()
+tail.start()

@@ -1,0 +1,217 @@
+/**
+ * The processes (one row each, updated in place so keyboard focus survives updates), the
+ * form that spawns one, and the memory nodes.
+ */
+import { api } from './api.js'
+import { PALETTE } from './charts.js'
+import { bytes, el, PAGE, pct, setText } from './dom.js'
+
+const COLUMNS = [
+  'pid',
+  'comm',
+  'rate',
+  'size',
+  'nodes',
+  'top',
+  'hit',
+  'latency',
+  'precision',
+  'recall',
+  'promoted',
+  'pending',
+  'period',
+]
+
+/** A bar of pages per node, coloured by tier, with the counts below it. */
+function nodeBar(nodes) {
+  const bar = el('div', { class: 'bar', 'aria-hidden': 'true' })
+  const counts = el('div', { class: 'bar-counts' })
+  for (const n of nodes) {
+    bar.append(el('span', { class: n.toptier ? 'seg top' : 'seg slow', dataset: { node: n.id } }))
+    counts.append(el('span', { dataset: { node: n.id } }))
+  }
+  return el('div', { class: 'pages-per-node' }, bar, counts)
+}
+
+function fillBar(cell, nodes, perNode) {
+  const total = perNode.reduce((a, b) => a + b, 0) || 1
+  const segs = cell.querySelectorAll('.seg')
+  const counts = cell.querySelectorAll('.bar-counts span')
+  nodes.forEach((n, i) => {
+    const v = perNode[i] ?? 0
+    segs[i].style.width = `${(100 * v) / total}%`
+    segs[i].title = `node${n.id} ${n.label}: ${v.toLocaleString('en')} pages`
+    setText(counts[i], `${n.id}: ${(v / 1000).toFixed(v >= 1e4 ? 0 : 1)}k`)
+  })
+}
+
+export class ProcessTable {
+  /**
+   * @param {HTMLElement} tbody
+   * @param {(pid: number) => void} onExit called after a process was ended from its button
+   */
+  constructor(tbody, onExit) {
+    this.tbody = tbody
+    this.onExit = onExit
+    /** @type {Map<number, {row: HTMLElement, cells: Record<string, HTMLElement>}>} */
+    this.rows = new Map()
+  }
+
+  clear() {
+    this.tbody.replaceChildren()
+    this.rows.clear()
+  }
+
+  /** Shows `procs` (merged detail and stats, in pid order); rows of gone processes go. */
+  render(procs, nodes) {
+    const seen = new Set()
+    procs.forEach((p, i) => {
+      seen.add(p.pid)
+      let r = this.rows.get(p.pid)
+      if (!r) r = this.add(p, nodes)
+      const c = r.cells
+      c.comm.querySelector('.swatch').style.background = PALETTE[i % PALETTE.length]
+      setText(c.rate, p.accessRate === undefined ? '—' : `${(p.accessRate / 1e6).toFixed(2)}M/s`)
+      setText(c.size, bytes(p.pagesPerNode.reduce((a, b) => a + b, 0) * PAGE))
+      fillBar(c.nodes, nodes, p.pagesPerNode)
+      setText(c.top, pct(p.toptierShare))
+      setText(c.hit, pct(p.topTierHitRatio))
+      setText(c.latency, p.meanLatencyNs == null ? '—' : `${p.meanLatencyNs.toFixed(0)} ns`)
+      setText(c.precision, pct(p.precision))
+      setText(c.recall, pct(p.recall))
+      setText(c.promoted, p.promoted.toLocaleString('en'))
+      setText(c.pending, p.migration ? p.migration.pending.toLocaleString('en') : '—')
+      setText(c.period, p.scan ? `${p.scan.scan_period} ms` : '—')
+      this.tbody.append(r.row)
+    })
+    for (const [pid, r] of this.rows) {
+      if (!seen.has(pid)) {
+        r.row.remove()
+        this.rows.delete(pid)
+      }
+    }
+  }
+
+  add(p, nodes) {
+    const cells = {}
+    for (const k of COLUMNS) {
+      cells[k] = el('td', { class: ['pid', 'comm', 'nodes'].includes(k) ? k : 'num' })
+    }
+    cells.pid.textContent = String(p.pid)
+    cells.comm.append(el('span', { class: 'swatch', 'aria-hidden': 'true' }), p.comm)
+    cells.nodes.append(nodeBar(nodes))
+    const end = el(
+      'button',
+      { type: 'button', class: 'small', dataset: { action: 'exit' } },
+      'End',
+      el('span', { class: 'sr-only' }, ` ${p.comm} (${p.pid})`),
+    )
+    const error = el('output', { class: 'error' })
+    end.addEventListener('click', async () => {
+      end.disabled = true
+      try {
+        await api('DELETE', `/processes/${p.pid}`)
+        this.onExit(p.pid)
+      } catch (err) {
+        end.disabled = false
+        setText(error, err.message)
+      }
+    })
+    const row = el(
+      'tr',
+      { dataset: { pid: p.pid } },
+      COLUMNS.map((k) => cells[k]),
+      el('td', {}, end, error),
+    )
+    const r = { row, cells }
+    this.rows.set(p.pid, r)
+    return r
+  }
+}
+
+/** The spawn form: builds a POST /processes spec from its fields. */
+export function spawnForm(form, status, onSpawned) {
+  const f = form.elements
+  const sync = () => {
+    form.querySelector('[data-for-policy]').hidden = f.policy.value === 'local'
+    for (const l of form.querySelectorAll('[data-for-workload]')) {
+      l.hidden = l.dataset.forWorkload !== f.workload.value
+    }
+  }
+  form.addEventListener('change', sync)
+  sync()
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const nodes = f.nodes.value.split(',').filter(Boolean).map(Number)
+    const policy = {
+      local: { mode: 'local' },
+      preferred: { mode: 'preferred', node: nodes[0] },
+      bind: { mode: 'bind', nodes },
+      interleave: { mode: 'interleave', nodes },
+    }[f.policy.value]
+    const workload = {
+      zipf: { pattern: 'zipf', theta: Number(f.theta.value) },
+      hotset: { pattern: 'hotset', hotFraction: Number(f.hotFraction.value) },
+    }[f.workload.value] ?? { pattern: f.workload.value }
+    const spec = {
+      comm: f.comm.value,
+      size: Number(f.size.value) * 2 ** 20,
+      policy,
+      workload,
+      accessRate: Number(f.accessRate.value),
+    }
+    try {
+      const p = await api('POST', '/processes', spec)
+      status.dataset.kind = 'ok'
+      setText(status, `spawned ${p.comm} (pid ${p.pid})`)
+      onSpawned(p)
+    } catch (err) {
+      status.dataset.kind = 'error'
+      setText(status, err.detail ? `${err.message}: ${err.detail}` : err.message)
+    }
+  })
+}
+
+/** The memory nodes: tier, and how full each is. */
+export class NodeList {
+  constructor(host) {
+    this.host = host
+    this.items = new Map()
+  }
+
+  render(nodes) {
+    if (this.items.size !== nodes.length) {
+      this.host.replaceChildren()
+      this.items.clear()
+      for (const n of nodes) {
+        const fill = el('span', { class: n.toptier ? 'fill top' : 'fill slow' })
+        const text = el('span', { class: 'used' })
+        const item = el(
+          'div',
+          { class: 'node', id: `node-${n.id}` },
+          el(
+            'div',
+            { class: 'node-head' },
+            el('strong', {}, `node${n.id}`),
+            el('span', { class: n.toptier ? 'tier top' : 'tier slow' }, n.label),
+            el(
+              'span',
+              { class: 'muted' },
+              `${n.toptier ? 'top tier' : 'slow tier'} · ${n.latencyNs} ns`,
+            ),
+          ),
+          el('div', { class: 'meter', role: 'presentation' }, fill),
+          text,
+        )
+        this.host.append(item)
+        this.items.set(n.id, { fill, text })
+      }
+    }
+    for (const n of nodes) {
+      const it = this.items.get(n.id)
+      const used = n.pages - n.free
+      it.fill.style.width = `${(100 * used) / (n.pages || 1)}%`
+      setText(it.text, `${bytes(used * PAGE)} of ${bytes(n.pages * PAGE)} used`)
+    }
+  }
+}
