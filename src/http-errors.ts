@@ -15,6 +15,8 @@ export const ERRNOS = {
   ESRCH: { errno: 3, text: 'No such process', status: 404 },
   EIO: { errno: 5, text: 'Input/output error', status: 500 },
   E2BIG: { errno: 7, text: 'Argument list too long', status: 413 },
+  // Too many requests (429), or the process is overloaded (503): retry later.
+  EAGAIN: { errno: 11, text: 'Resource temporarily unavailable', status: 429 },
   // The request is well-formed but the simulated machine lacks the memory: not a 503, which
   // would tell a proxy the daemon itself is unavailable.
   ENOMEM: { errno: 12, text: 'Cannot allocate memory', status: 507 },

@@ -1,39 +1,90 @@
+#!/usr/bin/env node
 /**
- * The process: boots the demo machine, runs it in real time and serves the control plane on
- * HOST:PORT (127.0.0.1:8080 by default). See config.ts for the environment it reads.
+ * The process: reads its configuration once (config.ts; `kscand-sim --help` lists it), boots
+ * the simulated machine (boot.ts: the config file, then the state file), and serves the
+ * control plane with the production plugins (ops.ts) on HOST:PORT (127.0.0.1:8080 by
+ * default) until SIGTERM/SIGINT (shutdown.ts).
+ *
+ * A startup failure is one line on stderr and a defined exit code (shutdown.ts `EXIT`).
  */
 import Fastify from 'fastify'
 import { app } from './app.ts'
-import { loadConfig } from './config.ts'
-import { DEMO_CONFIG, DEMO_PROCESSES } from './kernel/demo.ts'
-import { Kernel } from './kernel/kernel.ts'
+import { type Booted, boot } from './boot.ts'
+import { type Config, helpText, loadConfig, loadMachineConfig, parseCommandLine } from './config.ts'
+import { frameworkErrors } from './http-errors.ts'
+import { Lifecycle } from './lifecycle.ts'
+import { loggerOptions, RequestLog } from './logger.ts'
+import { Metrics } from './metrics.ts'
+import { ops } from './ops.ts'
 import { SimRunner } from './runner.ts'
+import { EXIT, installShutdown } from './shutdown.ts'
 
-let config: ReturnType<typeof loadConfig>
+function die(message: string, code: number): never {
+  process.stderr.write(`kscand-sim: ${message}\n`)
+  process.exit(code)
+}
+
+let config: Config
+let booted: Booted
 try {
+  if (parseCommandLine(process.argv.slice(2)).help) {
+    process.stdout.write(helpText())
+    process.exit(EXIT.ok)
+  }
   config = loadConfig(process.env)
+  booted = boot({
+    seed: config.SEED,
+    machine: loadMachineConfig(config.CONFIG_FILE),
+    machineSource: config.CONFIG_FILE ? `config file ${config.CONFIG_FILE}` : 'demo machine',
+    stateFile: config.STATE_FILE,
+    onCorrupt: config.STATE_FILE_ON_CORRUPT,
+  })
 } catch (err) {
-  console.error(`kscand-sim: ${(err as Error).message}`)
-  process.exit(2)
+  die((err as Error).message, EXIT.config)
 }
 
-const kernel = new Kernel(DEMO_CONFIG)
-for (const p of DEMO_PROCESSES) kernel.exec(p)
-const runner = new SimRunner(kernel, { speed: config.SPEED })
-
+const { kernel, persistence } = booted
+const runner = new SimRunner(kernel, { speed: config.SPEED, mode: config.SIM_MODE })
+const lifecycle = new Lifecycle()
 const server = Fastify({
-  logger: {
-    level: 'info',
-    redact: { paths: ['req.headers.authorization'], censor: '[redacted]' },
-  },
+  frameworkErrors,
+  logger: loggerOptions(config),
+  logController: new RequestLog(config.REQUEST_LOG_LEVEL),
+  // Routes that take bigger bodies (POST /processes) set their own limit.
+  bodyLimit: 16 * 1024,
+  requestTimeout: 30_000,
 })
-await server.register(app, { kernel, runner, token: config.KSCAND_SIM_TOKEN })
+server.log.info({ config, state: booted.state }, 'configured')
 
-const stop = async () => {
-  runner.close()
-  await server.close()
+await server.register(ops, {
+  kernel,
+  lifecycle,
+  metrics: new Metrics({ kernel, runner, persistence }),
+  persistence,
+  maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
+  writeRateLimit: config.WRITE_RATE_LIMIT,
+})
+await server.register(app, {
+  kernel,
+  runner,
+  token: config.KSCAND_SIM_TOKEN,
+  events: { ringCapacity: config.RING_SIZE },
+})
+
+installShutdown({
+  server,
+  lifecycle,
+  runner,
+  persistence,
+  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  drainMs: config.SHUTDOWN_DRAIN_MS,
+  wsGraceMs: config.SHUTDOWN_WS_GRACE_MS,
+})
+
+try {
+  await server.listen({ host: config.HOST, port: config.PORT })
+} catch (err) {
+  const e = err as NodeJS.ErrnoException
+  die(`cannot listen on ${config.HOST}:${config.PORT}: ${e.code ?? e.message}`, EXIT.listen)
 }
-process.once('SIGINT', stop)
-process.once('SIGTERM', stop)
-
-await server.listen({ host: config.HOST, port: config.PORT })
+lifecycle.ready()

@@ -1,0 +1,135 @@
+/**
+ * Boot: the simulated machine as configured, then the state file on top. The order is the
+ * one a kernel boots in: the topology, the boot-time tunables of the config file (as
+ * /etc/sysfs.d applies them), then either the saved run-time state (tunables, stopped
+ * threads, processes) or, with no state file yet, the config file's processes.
+ *
+ * Anything that cannot be applied stops the boot with a BootError naming the file and key.
+ */
+import { writtenText } from '../routes/sysfs.ts'
+import type { MachineConfig } from './config.ts'
+import { PR_SET_PTE_A_SCAN_SCALE } from './kernel/constants.ts'
+import { Kernel } from './kernel/kernel.ts'
+import type { ProcessSpec } from './kernel/mm.ts'
+import { Persistence } from './persist.ts'
+import { type MachineState, StateFile, StateFileError } from './state-file.ts'
+import { sysfsTable } from './sysfs/table.ts'
+
+export interface BootOptions {
+  readonly seed: number
+  readonly machine: MachineConfig
+  /** Where the config came from, for messages (`config file /etc/x.json`). */
+  readonly machineSource: string
+  readonly stateFile?: string
+  /** What to do with a state file that does not parse or validate. */
+  readonly onCorrupt: 'refuse' | 'move-aside'
+}
+
+export interface Booted {
+  readonly kernel: Kernel
+  readonly persistence: Persistence | null
+  /** What the boot did with the state file, for the log. */
+  readonly state: 'none' | 'new' | 'restored' | { movedAside: string }
+}
+
+/** A boot that cannot go on; the message is the one line the process prints. */
+export class BootError extends Error {
+  override name = 'BootError'
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** Applies `where[key]` through the store of the sysfs file, as an HTTP write would. */
+function applyTunables(kernel: Kernel, values: MachineConfig['tunables'], where: string): void {
+  const files = new Map(sysfsTable(kernel).map((f) => [f.path, f]))
+  for (const [path, value] of Object.entries(values)) {
+    const f = files.get(path)
+    if (!f?.write) {
+      throw new BootError(`${where}["${path}"]: not a writable sysfs file of this machine`)
+    }
+    try {
+      f.write(writtenText({ value }))
+    } catch (err) {
+      throw new BootError(`${where}["${path}"]: ${describe(err)}`)
+    }
+  }
+}
+
+function spawn(kernel: Kernel, spec: ProcessSpec, where: string): number {
+  try {
+    return kernel.exec(spec).pid
+  } catch (err) {
+    throw new BootError(`${where}: ${describe(err)}`)
+  }
+}
+
+function restore(kernel: Kernel, state: MachineState, where: string): void {
+  applyTunables(kernel, state.tunables, `${where}: tunables`)
+  for (const [name, wanted] of Object.entries(state.threads)) {
+    if (wanted === 'running') continue
+    try {
+      kernel.stopThread(name)
+    } catch (err) {
+      throw new BootError(`${where}: threads.${name}: ${describe(err)}`)
+    }
+  }
+  state.processes.forEach((p, i) => {
+    const pid = spawn(kernel, p.spec, `${where}: processes[${i}]`)
+    kernel.prctl(pid, PR_SET_PTE_A_SCAN_SCALE, p.pte_scan_scale)
+  })
+}
+
+export function boot(opts: BootOptions): Booted {
+  let kernel: Kernel
+  try {
+    kernel = new Kernel({ seed: opts.seed, topology: opts.machine.topology })
+  } catch (err) {
+    throw new BootError(`${opts.machineSource}: topology: ${describe(err)}`)
+  }
+  applyTunables(kernel, opts.machine.tunables, `${opts.machineSource}: tunables`)
+  const execConfigured = () =>
+    opts.machine.processes.forEach((p, i) => {
+      spawn(kernel, p, `${opts.machineSource}: processes[${i}]`)
+    })
+  if (opts.stateFile === undefined) {
+    execConfigured()
+    return { kernel, persistence: null, state: 'none' }
+  }
+
+  const file = new StateFile(opts.stateFile)
+  const persistence = new Persistence(file, kernel, sysfsTable(kernel))
+  let saved: MachineState | null
+  let movedAside: string | null = null
+  try {
+    saved = file.load()
+  } catch (err) {
+    if (!(err instanceof StateFileError)) throw err
+    if (err.kind !== 'corrupt' || opts.onCorrupt !== 'move-aside') {
+      const fix =
+        err.kind === 'corrupt'
+          ? 'fix or remove it, or set STATE_FILE_ON_CORRUPT=move-aside to start afresh'
+          : 'check its permissions'
+      throw new BootError(`${err.message}; ${fix}`)
+    }
+    movedAside = file.moveAside()
+    saved = null
+  }
+  if (saved) {
+    restore(kernel, saved, `state file ${opts.stateFile}`)
+    for (const path of Object.keys(saved.tunables)) persistence.written.add(path)
+  } else {
+    execConfigured()
+  }
+  try {
+    persistence.save()
+  } catch (err) {
+    throw new BootError(`state file ${opts.stateFile} cannot be written: ${describe(err)}`)
+  }
+  return {
+    kernel,
+    persistence,
+    state: movedAside ? { movedAside } : saved ? 'restored' : 'new',
+  }
+}

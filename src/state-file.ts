@@ -1,0 +1,161 @@
+/**
+ * The crash-safe state file: what the operator changed at run time (tunable writes, thread
+ * start/stop, processes) so that a restart comes back to it.
+ *
+ * A save replaces the file atomically: the new content goes to `<path>.tmp` in the same
+ * directory, is fsync'ed, renamed over the file, and the directory is fsync'ed so that the
+ * rename itself is durable. A crash (even `kill -9` or a power cut) at any moment therefore
+ * leaves either the old file or the new one, never a torn one. Loading validates the whole
+ * file; a file that does not parse or validate is refused with a message saying why, never
+ * silently ignored.
+ */
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs'
+import { dirname } from 'node:path'
+import { z } from 'zod'
+import type { ProcessSpec as KernelProcessSpec } from './kernel/mm.ts'
+import { ProcessSpec } from './schemas/processes.ts'
+
+export const STATE_FORMAT = 'kscand-sim-state'
+export const STATE_VERSION = 1
+/** Far above any real state (processes are capped), small enough to read at once. */
+export const MAX_STATE_BYTES = 16 * 1024 * 1024
+export const MAX_STATE_PROCESSES = 4096
+
+export const ThreadWanted = z.enum(['running', 'stopped'])
+
+/** The machine state a restart restores; see README "State file". */
+export interface MachineState {
+  readonly tunables: Readonly<Record<string, string>>
+  readonly threads: Readonly<Record<string, z.infer<typeof ThreadWanted>>>
+  readonly processes: readonly {
+    readonly spec: KernelProcessSpec
+    readonly pte_scan_scale: number
+  }[]
+}
+
+const MachineStateSchema = z.strictObject({
+  /** Last value written to each tunable written at run time, as `cat` shows it. */
+  tunables: z.record(z.string().regex(/^\/sys\/[\w/]+$/), z.string().max(4096)),
+  /** Every kernel thread: stopped or not. */
+  threads: z.record(z.string().min(1).max(15), ThreadWanted),
+  /** Live processes in pid order: how they were spawned and their prctl scan scale. */
+  processes: z
+    .array(
+      z.strictObject({
+        spec: ProcessSpec,
+        pte_scan_scale: z.number().int().min(0).max(10),
+      }),
+    )
+    .max(MAX_STATE_PROCESSES),
+}) satisfies z.ZodType<MachineState>
+
+const StateDocument = z.strictObject({
+  format: z.literal(STATE_FORMAT),
+  version: z.literal(STATE_VERSION),
+  savedAt: z.iso.datetime(),
+  state: MachineStateSchema,
+})
+
+/** A state file that exists but cannot be used; `reason` says why in one line. */
+export class StateFileError extends Error {
+  constructor(
+    readonly path: string,
+    readonly kind: 'unreadable' | 'corrupt',
+    readonly reason: string,
+  ) {
+    super(`state file ${path} is ${kind}: ${reason}`)
+    this.name = 'StateFileError'
+  }
+}
+
+/** Writes `data` to `path` atomically and durably (see the module comment). */
+export function writeFileAtomic(path: string, data: string): void {
+  const tmp = `${path}.tmp`
+  const fd = openSync(tmp, 'w', 0o600)
+  try {
+    writeSync(fd, data)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, path)
+  const dir = openSync(dirname(path), 'r')
+  try {
+    fsyncSync(dir)
+  } finally {
+    closeSync(dir)
+  }
+}
+
+function firstIssue(err: z.ZodError): string {
+  const issue = err.issues[0]
+  const at = issue.path.length > 0 ? z.core.toDotPath(issue.path) : '(top level)'
+  return `${at}: ${issue.message}`
+}
+
+export class StateFile {
+  /** The JSON of the state last written or read, to skip saves that change nothing. */
+  private last: string | null = null
+
+  constructor(readonly path: string) {}
+
+  /** The saved state, or null when there is no file. Throws StateFileError otherwise. */
+  load(): MachineState | null {
+    let text: string
+    try {
+      const size = statSync(this.path).size
+      if (size > MAX_STATE_BYTES) {
+        throw new StateFileError(this.path, 'corrupt', `${size} bytes (at most ${MAX_STATE_BYTES})`)
+      }
+      text = readFileSync(this.path, 'utf8')
+    } catch (err) {
+      if (err instanceof StateFileError) throw err
+      const e = err as NodeJS.ErrnoException
+      if (e.code === 'ENOENT') return null
+      throw new StateFileError(this.path, 'unreadable', `${e.code ?? 'error'}: ${e.message}`)
+    }
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch (err) {
+      throw new StateFileError(this.path, 'corrupt', `not JSON (${(err as Error).message})`)
+    }
+    const doc = StateDocument.safeParse(json)
+    if (!doc.success) throw new StateFileError(this.path, 'corrupt', firstIssue(doc.error))
+    this.last = JSON.stringify(doc.data.state)
+    return doc.data.state
+  }
+
+  /**
+   * Saves `state` unless it equals what the file already holds; true when it wrote. Throws
+   * (with the file left as it was) when the write fails.
+   */
+  save(state: MachineState): boolean {
+    const json = JSON.stringify(state)
+    if (json === this.last) return false
+    const doc = {
+      format: STATE_FORMAT,
+      version: STATE_VERSION,
+      savedAt: new Date().toISOString(),
+      state,
+    }
+    writeFileAtomic(this.path, `${JSON.stringify(doc, null, 2)}\n`)
+    this.last = json
+    return true
+  }
+
+  /** Renames the file to `<path>.corrupt-<time>` and returns the new name. */
+  moveAside(): string {
+    const aside = `${this.path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`
+    renameSync(this.path, aside)
+    return aside
+  }
+}
