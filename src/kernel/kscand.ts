@@ -40,6 +40,10 @@ import {
   walkPtes,
 } from './pte-walk.ts'
 import { type Kthread, RESCHED, type Wait, WaitQueue } from './sched.ts'
+
+/** PTEs walked between two cond_resched() points of a scan. */
+const WALK_CHUNK = 1 << 14
+
 import { EV } from './trace.ts'
 import { VM } from './vmstat.ts'
 
@@ -133,6 +137,8 @@ export class Kscand {
   private slowAccessed = 0
   private readonly scanList = new MigrateList()
   private readonly walkOut = new Float64Array(W_SLOTS)
+  /** The mm kscand is inside (holding its mmap_lock for read), between cond_resched()s. */
+  scanning: MmStruct | null = null
 
   constructor(
     private readonly k: Kernel,
@@ -216,7 +222,9 @@ export class Kscand {
     }
     const slot = this.slots.get(mm)
     if (slot && slot === this.cur && slot.is_scanned) {
-      // Case 3: the scanner owns the slot; it frees it on its next visit (collect).
+      // Case 3: the scanner owns the slot; it frees it on its next visit (collect). If it is
+      // inside this mm now, mmap_write_lock() waits for its scan to end: run it to there.
+      while (this.scanning === mm) k.sched.preempt(this.thread)
       return
     }
     if (slot) {
@@ -300,24 +308,11 @@ export class Kscand {
   /** kscand_do_scan(): up to mms_to_scan visits, round-robin over the mm list. */
   private *doScan(t: Kthread): Generator<Wait, void, void> {
     const mmsToScan = this.mms_to_scan
-    let iter = 0
-    for (;;) {
-      iter = this.visits(t, iter, mmsToScan)
-      if (iter < 0) break
-      yield RESCHED
-    }
-  }
-
-  /**
-   * The body of kscand_do_scan()'s loop, run until the cycle ends (returns -1) or
-   * cond_resched() would reschedule (returns the visits done so far). Kept out of the
-   * generator so the JIT optimises it like any loop.
-   */
-  private visits(t: Kthread, iter: number, mmsToScan: number): number {
     const visitNs = this.k.costs.visitNs
+    let iter = 0
     let slow = 0
     for (;;) {
-      if (t.should_stop() || !this.scan_enabled) return -1
+      if (t.should_stop() || !this.scan_enabled) return
       if (slow === 0 && this.nothingToDo()) {
         // Every visit until the next cond_resched() point would be a no-op: do them at once.
         const n = Math.min(mmsToScan - iter, t.unitsBeforeResched(visitNs))
@@ -327,13 +322,13 @@ export class Kscand {
       } else {
         // Something is due: visit one by one for a full round, which reaches it.
         if (slow === 0) slow = this.slots.size
-        if (this.head) this.scanMmSlot(t)
+        if (this.head) yield* this.scanMmSlot(t)
         t.charge(visitNs)
         iter++
         slow--
       }
-      if (iter >= mmsToScan) return -1
-      if (t.needResched()) return iter
+      if (iter >= mmsToScan) return
+      if (t.needResched()) yield RESCHED
     }
   }
 
@@ -371,7 +366,7 @@ export class Kscand {
   }
 
   /** kscand_scan_mm_slot(): one visit (§7.4). */
-  private scanMmSlot(t: Kthread): void {
+  private *scanMmSlot(t: Kthread): Generator<Wait, void, void> {
     const { k } = this
     const slot = this.cur ?? this.head!
     this.cur = slot
@@ -384,7 +379,11 @@ export class Kscand {
       if (k.tracer.enabled(EV.kmem_scan_mm_start)) {
         k.tracer.emit(t.nowUs(), t.pid, t.comm, EV.kmem_scan_mm_start, [mm.id])
       }
-      if (!slot.next_scan || k.sched.now >= slot.next_scan) this.scanMm(t, slot)
+      if (!slot.next_scan || k.sched.now >= slot.next_scan) {
+        this.scanning = mm
+        yield* this.scanMm(t, slot)
+        this.scanning = null
+      }
     }
     // Step 12: every path advances to the next mm (the VMA loop ends on a break, which sets
     // next_mm, or with no VMA left), so is_scanned is never reset: it stays true once visited.
@@ -397,7 +396,7 @@ export class Kscand {
   }
 
   /** Steps 5–10 of §7.4: the VMA loop and the per-mm update, for an mm that is due. */
-  private scanMm(t: Kthread, slot: KscandMmSlot): void {
+  private *scanMm(t: Kthread, slot: KscandMmSlot): Generator<Wait, void, void> {
     const { k } = this
     const mm = slot.mm
     const scanPeriod = slot.scan_period
@@ -409,7 +408,7 @@ export class Kscand {
     let vi = mm.findVma(slot.address)
     for (; vi < vmas.length; vi++) {
       const vma = vmas[vi]
-      if (vma.scannable) this.walkVma(t, mm, vma)
+      if (vma.scannable) yield* this.walkVma(t, mm, vma)
       k.vmstat.v[VM.nr_kscand_vma_scans]++
       vmaScannedSize += vma.end - vma.start
       if (vmaScannedSize >= scanSize || this.nrToScan === 0) {
@@ -467,20 +466,32 @@ export class Kscand {
   }
 
   /**
-   * walk_page_vma() with hot_vma_idle_pte_entry() (§7.6) over every PTE of the VMA. Stops
-   * early only when nr_to_scan runs out.
+   * walk_page_vma() with hot_vma_idle_pte_entry() (§7.6) over every PTE of the VMA, in chunks
+   * with a cond_resched() point between them, so that scanning a large mm neither stalls the
+   * other threads nor the event loop that runs the simulation. Stops early only when
+   * nr_to_scan runs out.
    */
-  private walkVma(t: Kthread, mm: MmStruct, vma: Vma): void {
+  private *walkVma(t: Kthread, mm: MmStruct, vma: Vma): Generator<Wait, void, void> {
+    const end = vma.first + vma.nrPages
+    for (let from = vma.first; from < end; from += WALK_CHUNK) {
+      const stopped = this.walkChunk(t, mm, vma, from, Math.min(end, from + WALK_CHUNK))
+      if (stopped) return
+      if (t.needResched()) yield RESCHED
+    }
+  }
+
+  /** PTEs [from, to) of the VMA; true when nr_to_scan ran out. */
+  private walkChunk(t: Kthread, mm: MmStruct, vma: Vma, from: number, to: number): boolean {
     const { k } = this
     const out = this.walkOut
     const list = this.scanList
     const canQueue = Math.max(0, k.maxMigrateInfo - k.kmigrated.queued)
-    const room = list.reserve(Math.min(vma.nrPages, canQueue))
+    const room = list.reserve(Math.min(to - from, canQueue))
     out[W_NR_TO_SCAN] = this.nrToScan
     walkPtes(
       mm,
-      vma.first,
-      vma.first + vma.nrPages,
+      from,
+      to,
       k.sched.now - k.timeBase,
       k.machine.toptier,
       k.hotRateQ,
@@ -497,7 +508,7 @@ export class Kscand {
     list.commit(queued)
     const visited = out[W_VISITED]
     // scanctrl->address is set on entry of every pte_entry call.
-    if (visited > 0) this.scanctrlAddress = vma.start + (visited - 1) * PAGE_SIZE
+    if (visited > 0) this.scanctrlAddress = vma.start + (from - vma.first + visited - 1) * PAGE_SIZE
     const v = k.vmstat.v
     v[VM.nr_kscand_toptier] += out[W_TOP]
     v[VM.nr_kscand_slowtier] += out[W_SLOW]
@@ -509,5 +520,6 @@ export class Kscand {
     mm.quality.queuedHot += out[W_QUEUED_HOT]
     mm.quality.hotSlowSeen += out[W_HOT_SEEN]
     t.charge(visited * k.costs.pteNs, visited)
+    return from + visited < to
   }
 }
