@@ -3,11 +3,16 @@
  * same run. Load stays on 127.0.0.1 and every loop is bounded in count and time.
  * `npm run bench -- kernel` runs one suite.
  */
+import { eventsSuite } from './events.bench.ts'
 import { httpSuite } from './http.bench.ts'
 import { kernelSuite } from './kernel.bench.ts'
 import { type BenchRow, type BenchSuite, renderTable } from './table.ts'
 
-const suites: Record<string, BenchSuite> = { kernel: kernelSuite, http: httpSuite }
+const suites: Record<string, BenchSuite> = {
+  kernel: kernelSuite,
+  http: httpSuite,
+  events: eventsSuite,
+}
 
 const only = process.argv.slice(2)
 const rows: BenchRow[] = []

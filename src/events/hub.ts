@@ -135,6 +135,8 @@ export class EventHub {
   private readonly sampler: StatsSampler
   readonly files: readonly SysfsFile[]
   private readonly owners = new Map<number, number>()
+  private lastMm = -1
+  private lastOwner = -1
   private unsubscribe: (() => void) | null = null
   private flushedTo = 0
   private minSeen = 0
@@ -196,6 +198,8 @@ export class EventHub {
   }
 
   private ownerOf(mmId: number): number {
+    // Runs of events about one mm are the rule (a scan, kmigrated's migrations).
+    if (mmId === this.lastMm) return this.lastOwner
     let pid = this.owners.get(mmId)
     if (pid === undefined) {
       for (const p of this.kernel.processList()) this.owners.set(p.mm.id, p.mm.owner)
@@ -206,6 +210,8 @@ export class EventHub {
         this.owners.set(mmId, pid)
       }
     }
+    this.lastMm = mmId
+    this.lastOwner = pid
     return pid
   }
 
