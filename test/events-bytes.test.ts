@@ -7,7 +7,7 @@ import { formatPointer } from '../src/kernel/trace.ts'
 const written = (f: (w: ByteWriter) => void) => {
   const w = new ByteWriter(4)
   f(w)
-  return w.take().toString('utf8')
+  return w.buf.toString('utf8', 0, w.pos)
 }
 
 describe('ByteWriter', () => {

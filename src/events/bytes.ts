@@ -113,9 +113,4 @@ export class ByteWriter {
     b[p++] = QUOTE
     this.pos = p
   }
-
-  /** A copy of what was written. */
-  take(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos))
-  }
 }

@@ -97,7 +97,6 @@ export class Member {
   lostTo = 0
   /** Events in the pending (not yet reported) lost range. */
   lostCount = 0
-  delivered = 0
   lostTotal = 0
   /** Wall ms since the peer has been above the high-water mark, or null. */
   stuckSince: number | null = null
@@ -121,7 +120,7 @@ export type SinceCheck = 'ok' | 'expired' | 'epoch-changed' | 'future'
 export class EventHub {
   readonly ring: EventRing
   readonly members = new Set<Member>()
-  readonly highWater: number
+  private readonly highWater: number
   readonly maxSubscribers: number
   private readonly lowWater: number
   private readonly stuckMs: number
@@ -389,7 +388,6 @@ export class EventHub {
       } else {
         if (m.lostCount > 0) this.sendLost(m)
         m.peer.send(f.buf, TEXT)
-        m.delivered += f.count
       }
     }
     m.seen = to
@@ -414,7 +412,6 @@ export class EventHub {
       const to = Math.min(target, m.seen + MAX_BATCH_EVENTS * 8)
       for (const f of this.frames(m.filter, m.seen + 1, to)) {
         m.peer.send(f.buf, TEXT)
-        m.delivered += f.count
         budget -= f.buf.length
       }
       m.seen = to
