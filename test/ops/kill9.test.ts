@@ -7,7 +7,9 @@
  * acknowledged value or the one still in flight.
  *
  * Fifty restarts through tsx's per-file loader hooks take minutes on two busy cores, so the
- * server is bundled once with esbuild (the transform tsx itself uses) and run with node.
+ * server is bundled once with esbuild (the transform tsx itself uses) and run with node. The
+ * bundle sits two levels below the package root, as dist/routes/*.js does, so the files it
+ * finds beside itself (public/ for the dashboard) and node_modules resolve as in the image.
  */
 import { join } from 'node:path'
 import { build } from 'esbuild'
@@ -32,7 +34,7 @@ const TUNABLES = [
 ]
 const THREAD = 'kmigrated'
 const AUTH = { authorization: `Bearer ${TOKEN}` }
-const BUNDLE = join(ROOT, 'node_modules/.cache/kscand-sim-test/server.mjs')
+const BUNDLE = join(ROOT, 'dist/kill9/server.mjs')
 
 /** mulberry32: the kill moments are reproducible with KILL9_SEED. */
 function prng(seed: number): () => number {

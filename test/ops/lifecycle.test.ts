@@ -109,11 +109,13 @@ describe('readiness through start, run and shutdown', () => {
     inflight.on('data', (d) => {
       answer += d
     })
+    // Expect: 100-continue makes the server say when it has the request's headers.
     inflight.write(
       `PUT ${SLEEP} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n` +
-        'Content-Type: text/plain\r\nContent-Length: 3\r\n\r\n12',
+        'Content-Type: text/plain\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n',
     )
-    await until('request started', async () => srv.stdout().includes('"url":"/sim/step"'))
+    await until('the server has the request', async () => answer.includes('100 Continue'))
+    inflight.write('12')
 
     srv.child.kill('SIGTERM')
     await until(
@@ -131,7 +133,8 @@ describe('readiness through start, run and shutdown', () => {
     // The request in flight finishes and is answered.
     inflight.write('3')
     const exit = await within(10_000, srv.exited, 'exit')
-    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
+    expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/)
+    expect(answer).toMatch(/\r\nconnection: close\r\n/i)
     expect(answer).toMatch(/\r\n\r\n123\n$/)
     expect(exit).toEqual({ code: 0, signal: null })
     expect(new StateFile(stateFile).load()?.tunables[SLEEP]).toBe('123')
