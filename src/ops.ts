@@ -51,7 +51,8 @@ async function opsPlugin(fastify: FastifyInstance, opts: OpsOptions): Promise<vo
       errorResponseBuilder: (_req, ctx) =>
         new HttpError(
           'EAGAIN',
-          `more than ${ctx.max} writes a minute from this address; retry in ${ctx.after}`,
+          `more than ${ctx.max} writes or stream connections a minute from this address; ` +
+            `retry in ${ctx.after}`,
           429,
         ),
     })

@@ -55,6 +55,12 @@ const server = Fastify({
   requestTimeout: 30_000,
 })
 server.log.info({ config, state: booted.state }, 'configured')
+if (typeof booted.state === 'object') {
+  server.log.warn(
+    { movedAside: booted.state.movedAside },
+    'the state file did not parse: moved aside, starting afresh',
+  )
+}
 
 await server.register(ops, {
   kernel,

@@ -89,7 +89,9 @@ describe('write rate limit', () => {
     const limited = await write()
     expect(limited.statusCode).toBe(429)
     expect(limited.json()).toMatchObject({ code: 'EAGAIN', errno: 11 })
-    expect(limited.json().detail).toMatch(/^more than 3 writes a minute from this address/)
+    expect(limited.json().detail).toMatch(
+      /^more than 3 writes or stream connections a minute from this address; retry in /,
+    )
     expect(limited.headers['retry-after']).toBeDefined()
     for (let i = 0; i < 10; i++)
       expect((await a.server.inject({ url: SLEEP })).statusCode).toBe(200)
