@@ -6,7 +6,7 @@
 
 const TOKEN_KEY = 'kscand-sim.token'
 
-export class ApiError extends Error {
+class ApiError extends Error {
   /**
    * @param {number} status
    * @param {{errno?: number, code?: string, message?: string, detail?: string} | null} body

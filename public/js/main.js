@@ -63,18 +63,30 @@ const state = {
 const threads = new ThreadCards($('threads'), () => state.now)
 const tunables = new TunablesForm($('tunables'))
 const nodeList = new NodeList($('nodes'))
-const processTable = new ProcessTable($('process-rows'), (pid) => {
+/**
+ * Processes that exited (or are being ended): a stats message sent before the exit must not
+ * bring them back, nor send the page to read a process that is gone.
+ */
+const exited = new Set()
+const processTable = new ProcessTable($('process-rows'), async (pid) => {
+  exited.add(pid)
+  try {
+    await api('DELETE', `/processes/${pid}`)
+  } catch (err) {
+    exited.delete(pid)
+    throw err
+  }
   state.processes.delete(pid)
   renderProcesses()
 })
-const pct = (v) => `${+v.toFixed(1)}%`
+const percent = (v) => `${+v.toFixed(1)}%`
 const charts = {
   rates: new TimeChart($('chart-rates'), { y: 'pages/s', y2: 'failures/s' }),
   tiers: new TimeChart($('chart-tiers'), { y: 'pages' }),
   quality: new TimeChart($('chart-quality'), {
     y: 'hit ratio',
     y2: 'latency (ns)',
-    fmt: pct,
+    fmt: percent,
   }),
   scan: new TimeChart($('chart-scan'), {
     y: 'scan_period (ms)',
@@ -172,7 +184,9 @@ function onStats(m) {
     if (node) node.free = n.free
   }
   state.processes = new Map(
-    m.processes.map((o) => [o.pid, { ...state.processes.get(o.pid), ...o }]),
+    m.processes
+      .filter((o) => !exited.has(o.pid))
+      .map((o) => [o.pid, { ...state.processes.get(o.pid), ...o }]),
   )
   renderProcesses()
   renderCounters()
@@ -192,6 +206,9 @@ function onEvent(e) {
     case 'sysfs:sysfs_write':
       if (tunables.has(f.path)) return tunables.refresh(f.path)
       if (f.path === '/sim') return simWritten(f.new)
+      if (f.path.startsWith('/processes/') && f.new === 'exited') {
+        return exited.add(Number(f.path.slice('/processes/'.length)))
+      }
   }
 }
 
@@ -201,11 +218,16 @@ let polling = false
 async function poll(x, moved) {
   if (polling) return
   polling = true
-  const pids = [...state.processes.keys()]
+  const pids = [...state.processes.keys()].filter((pid) => !exited.has(pid))
   try {
     const [list, ...details] = await Promise.all([
       api('GET', '/threads'),
-      ...pids.map((pid) => api('GET', `/processes/${pid}`).catch(() => null)),
+      ...pids.map((pid) =>
+        api('GET', `/processes/${pid}`).catch((err) => {
+          if (err.status === 404) exited.add(pid)
+          return null
+        }),
+      ),
     ])
     for (const t of list) threads.update(t)
     for (const d of details) {

@@ -48,11 +48,11 @@ function fillBar(cell, nodes, perNode) {
 export class ProcessTable {
   /**
    * @param {HTMLElement} tbody
-   * @param {(pid: number) => void} onExit called after a process was ended from its button
+   * @param {(pid: number) => Promise<void>} exit ends a process (its row's button)
    */
-  constructor(tbody, onExit) {
+  constructor(tbody, exit) {
     this.tbody = tbody
-    this.onExit = onExit
+    this.exit = exit
     /** @type {Map<number, {row: HTMLElement, cells: Record<string, HTMLElement>}>} */
     this.rows = new Map()
   }
@@ -110,8 +110,7 @@ export class ProcessTable {
     end.addEventListener('click', async () => {
       end.disabled = true
       try {
-        await api('DELETE', `/processes/${p.pid}`)
-        this.onExit(p.pid)
+        await this.exit(p.pid)
       } catch (err) {
         end.disabled = false
         setText(error, err.message)

@@ -15,6 +15,8 @@
 const PROTOCOL = 'kscand-sim.v1'
 const GONE = 4410
 const GOING_AWAY = 1001
+/** The close code this client uses for a frame that is not JSON. */
+const BAD_FRAME = 4000
 /** Heartbeats come every 10–15 s and stats every second: silence this long is a dead peer. */
 const SILENCE_MS = 35_000
 const MAX_DELAY_MS = 5000
@@ -72,7 +74,17 @@ export class EventStream {
       // A change asked for while the connection was down.
       if (this.pending) ws.send(JSON.stringify({ type: 'subscribe', ...this.pending }))
     }
-    ws.onmessage = (e) => this.receive(JSON.parse(e.data))
+    ws.onmessage = (e) => {
+      let msg
+      try {
+        msg = JSON.parse(e.data)
+      } catch {
+        // Not the protocol: drop the connection and resume from the last good position.
+        ws.close(BAD_FRAME, 'bad frame from the server')
+        return
+      }
+      this.receive(msg)
+    }
     ws.onclose = (e) => this.closed(e)
     this.watch()
   }

@@ -2,7 +2,7 @@
 import { api } from './api.js'
 import { el, secs, setText } from './dom.js'
 
-export const CARD_THREADS = ['kscand', 'kmigrated']
+const CARD_THREADS = ['kscand', 'kmigrated']
 
 const ROLE = {
   kscand: 'scans page tables for hot slow-tier pages',
