@@ -31,6 +31,8 @@ export type Command =
 
 export interface Produced {
   produced: number
+  /** CPU time the server process used while producing, in seconds. */
+  cpuS: number
   rssStartMiB: number
   rssPeakMiB: number
   /** Live memory right after a full collection: at the start and the most since (gcEveryMs). */
@@ -132,6 +134,7 @@ async function produce(ms: number, window: number, gcEveryMs = 0): Promise<Produ
   let lastGc = performance.now()
   const rssStart = mib()
   let rssPeak = rssStart
+  const cpu0 = process.cpuUsage()
   let lastSample = performance.now()
   const end = performance.now() + ms
   while (performance.now() < end) {
@@ -172,8 +175,10 @@ async function produce(ms: number, window: number, gcEveryMs = 0): Promise<Produ
   const stuck = [...(hub?.members ?? [])]
     .filter((m) => m.stuckSince !== null)
     .map((m) => ({ bufferedAmount: m.peer.bufferedAmount, lost: m.lostTotal }))
+  const cpu = process.cpuUsage(cpu0)
   return {
     produced: produced - before,
+    cpuS: (cpu.user + cpu.system) / 1e6,
     rssStartMiB: rssStart,
     rssPeakMiB: Math.max(rssPeak, mib()),
     liveStartMiB: liveStart,

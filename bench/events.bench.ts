@@ -25,7 +25,7 @@ import type { Command, Produced, Realtime } from './events-server.ts'
 import type { BenchRow, BenchSuite } from './table.ts'
 
 const SUBSCRIBERS = 10
-const SECONDS = 4
+const SECONDS = 3
 const LONG_SECONDS = Number(process.env.EVENTS_BENCH_SECONDS ?? 60)
 const REALTIME_SECONDS = 10
 /** Turns of 1 s of virtual time for each side of the disabled-events comparison. */
@@ -36,7 +36,7 @@ const TURNS = 100
  */
 const WINDOW = 8000
 /** Hub and raw phases alternate this many times; the best of each is kept (a shared machine). */
-const ROUNDS = 3
+const ROUNDS = 5
 /**
  * The stated bound on the growth of the server's live memory (heap in use plus buffers right
  * after a full collection, every 5 s) over the never-reader run: what the server keeps for
@@ -116,6 +116,8 @@ class Server {
 interface PhaseResult {
   /** Events/s delivered to each reading client. */
   perReader: number[]
+  /** Server CPU µs per event delivered (to any client). */
+  cpuPerEventUs: number
   lost: number
   produced: Produced
 }
@@ -153,8 +155,10 @@ async function phase(
       gcEveryMs,
     })
     const s = (performance.now() - t0) / 1000
+    const delivered = sum(reading.map((c, i) => c.events - before[i]))
     return {
       perReader: reading.map((c, i) => (c.events - before[i]) / s),
+      cpuPerEventUs: (produced.cpuS * 1e6) / delivered,
       lost: reading.reduce((n, c) => n + c.lost, 0),
       produced,
     }
@@ -248,6 +252,12 @@ export const eventsSuite: BenchSuite = async () => {
         baseline: { name: 'raw ws broadcast of the same frames', value: rawRate },
         target: '≥ 1 M and ≥ 0.8 × raw',
         pass: hubRate >= 1e6 && hubRate >= 0.8 * rawRate && hub.lost === 0,
+      },
+      {
+        name: '  server CPU per event delivered, best round',
+        value: Math.min(...hubs.map((r) => r.cpuPerEventUs)),
+        unit: 'µs',
+        baseline: { name: 'raw ws', value: Math.min(...raws.map((r) => r.cpuPerEventUs)) },
       },
       {
         name: `events/s to 9 readers beside 1 never-reading subscriber, ${LONG_SECONDS} s`,

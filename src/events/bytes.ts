@@ -33,13 +33,14 @@ export class ByteWriter {
     this.buf[this.pos++] = b
   }
 
-  /** A short run of bytes (a loop beats Buffer#copy's call overhead at this size). */
   bytes(b: Uint8Array): void {
     this.ensure(b.length)
     const buf = this.buf
-    let p = this.pos
-    for (let i = 0; i < b.length; i++) buf[p++] = b[i]
-    this.pos = p
+    const p = this.pos
+    // A loop beats the native copy's call overhead for a few bytes, not beyond.
+    if (b.length > 16) buf.set(b, p)
+    else for (let i = 0; i < b.length; i++) buf[p + i] = b[i]
+    this.pos = p + b.length
   }
 
   /** Any string, UTF-8 encoded. */

@@ -3,7 +3,7 @@
  * the ftrace line trace_pipe prints and the JSON object the websocket stream sends.
  */
 import { EVENTS, type FieldType, formatEvent, type TraceEvent } from '../kernel/trace.ts'
-import type { ByteWriter } from './bytes.ts'
+import { ByteWriter } from './bytes.ts'
 import type { RingEvent } from './ring.ts'
 
 /** `system:name`, as perf and the stream name events. */
@@ -52,6 +52,31 @@ const FIELD_WRITERS = EVENTS.map((e) => e.fields.map((f) => writeValue[f.type]))
 const END = ascii('}}')
 
 /**
+ * Per event: the bytes from `,"event"` to `"fields":{` for the comm and pid it was last
+ * written with. Each kind of event nearly always comes from one thread (kscand's scans,
+ * kmigrated's migrations), so this is one copy instead of five writes.
+ */
+const middles = EVENTS.map(() => ({ comm: '', pid: -1, bytes: new Uint8Array(0) }))
+const scratchWriter = new ByteWriter(256)
+
+function middle(ev: RingEvent): Uint8Array {
+  const m = middles[ev.id]
+  if (m.pid !== ev.pid || m.comm !== ev.comm) {
+    const w = scratchWriter
+    w.reset()
+    w.bytes(EVENT_KEYS[ev.id])
+    w.string(ev.comm)
+    w.bytes(PID)
+    w.number(ev.pid)
+    w.bytes(FIELDS)
+    m.comm = ev.comm
+    m.pid = ev.pid
+    m.bytes = Uint8Array.from(w.buf.subarray(0, w.pos))
+  }
+  return m.bytes
+}
+
+/**
  * The stream's JSON for one event, written as bytes (the hot path of every batch):
  * `{"seq","ts","event","comm","pid","fields":{…}}` with pointers as printk prints them.
  */
@@ -62,11 +87,7 @@ export function writeEventJson(w: ByteWriter, ev: RingEvent): void {
   w.number(ev.seq)
   w.bytes(TS)
   w.number(ev.ts)
-  w.bytes(EVENT_KEYS[ev.id])
-  w.string(ev.comm)
-  w.bytes(PID)
-  w.number(ev.pid)
-  w.bytes(FIELDS)
+  w.bytes(middle(ev))
   for (let k = 0; k < keys.length; k++) {
     w.bytes(keys[k])
     writers[k](w, ev.args[k])
