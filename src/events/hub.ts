@@ -449,7 +449,9 @@ export class EventHub {
     let count = 0
     let start = from
     const finish = (end: number) => {
-      const head = Buffer.from(`{"type":"batch","fromSeq":${start},"toSeq":${end},"events":[`)
+      const head = Buffer.from(
+        `{"type":"batch","epoch":"${ring.epoch}","fromSeq":${start},"toSeq":${end},"events":[`,
+      )
       const buf = Buffer.allocUnsafe(head.length + w.pos + 2)
       head.copy(buf)
       w.buf.copy(buf, head.length, 0, w.pos)

@@ -169,12 +169,14 @@ export function snapshotSchema(files: readonly SysfsFile[]) {
 export const Batch = z
   .strictObject({
     type: z.literal('batch'),
+    epoch: Epoch.describe('the epoch of every seq in the batch'),
     fromSeq: Seq,
     toSeq: Seq,
     events: z.union([z.array(JsonEvent), z.array(TraceLine)]),
   })
   .describe(
-    'Events with fromSeq <= seq <= toSeq that pass the filter. Batches cover consecutive ' +
+    'Events with fromSeq <= seq <= toSeq that pass the filter; {epoch, seq} is the position ' +
+      'of each. Batches cover consecutive ' +
       'ranges: the next batch, lost or heartbeat starts after toSeq (a filtered stream skips ' +
       'ranges where nothing matched).',
   )
