@@ -147,6 +147,19 @@ function tracefsFiles(hub: EventHub): TraceFile[] {
 export const tracingRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (app, { hub }) => {
   const { kernel } = app
 
+  /** Mode 0444: opening for writing fails with EACCES, even for root. */
+  const readOnly = (path: string) =>
+    app.route({
+      method: ['PUT', 'POST'],
+      url: path,
+      bodyLimit: BODY_LIMIT,
+      schema: { hide: true },
+      config: { refuses: true },
+      handler: () => {
+        throw new HttpError('EACCES', `${path} is read-only (mode 0444)`)
+      },
+    })
+
   app.get(
     `${TRACEFS}/trace_pipe`,
     {
@@ -180,6 +193,16 @@ export const tracingRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (ap
         .send(stream as unknown as string)
     },
   )
+  // The headers a read would get, without opening a reader (which would consume events).
+  const headSchema = {
+    tags: ['tracing'],
+    operationId: 'headTracePipe',
+    summary: 'The headers of trace_pipe, without reading (so without consuming) anything',
+  }
+  app.head(`${TRACEFS}/trace_pipe`, { schema: headSchema }, (_req, reply) => {
+    reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send()
+  })
+  readOnly(`${TRACEFS}/trace_pipe`)
 
   for (const f of tracefsFiles(hub)) {
     const mode = f.write ? '0644' : '0444'
@@ -201,7 +224,10 @@ export const tracingRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (ap
       show,
     )
     const write = f.write
-    if (!write) continue
+    if (!write) {
+      readOnly(f.path)
+      continue
+    }
     app.route({
       method: ['PUT', 'POST'],
       url: f.path,

@@ -227,6 +227,21 @@ describe('tracefs files', () => {
     expect(await read(`${T}/buffer_size_kb`)).toBe('100\n')
   })
 
+  it('read-only files refuse writes with EACCES, and HEAD of trace_pipe consumes nothing', async () => {
+    s = await serve({ kernel: quiet })
+    for (const f of ['trace_pipe', 'per_cpu/cpu0/stats']) {
+      const r = await put(`${T}/${f}`, '1')
+      expect(r.statusCode, f).toBe(403)
+      expect(r.body).toBe('write error: Permission denied\n')
+    }
+    s.kernel.tracer.emit(0, 90, 'kscand', EV.kmem_scan_mm_start, [1])
+    const head = await s.server.inject({ method: 'HEAD', url: `${T}/trace_pipe` })
+    expect(head.statusCode).toBe(200)
+    expect(head.headers['content-type']).toBe('text/plain; charset=utf-8')
+    expect(s.hub.pipeReaders).toBe(0)
+    expect(await read(`${T}/per_cpu/cpu0/stats`)).toMatch(/^entries: 1\n.*read events: 0\n$/s)
+  })
+
   it('writes need the token when one is configured, and are audited as sysfs_write', async () => {
     s = await serve({ token: 'tok' })
     expect((await put(`${T}/tracing_on`, '0')).statusCode).toBe(401)
