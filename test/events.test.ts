@@ -123,6 +123,27 @@ describe('the stream', () => {
     expect(replayed).toEqual(Array.from({ length: 12_345 }, (_, i) => from + 1 + i))
   })
 
+  it('replays a long gap at the pace of a slow reader, without loss', async () => {
+    await s.close()
+    s = await serve({ hub: { highWaterBytes: 64 * 1024, ringCapacity: 500_000 } })
+    const a = await Client.open(s.url)
+    const snap = await a.waitFor((m) => m.type === 'snapshot', 'snapshot')
+    a.ws.close()
+    // Nobody left subscribed: the resumed client starts a group of its own.
+    await until(() => s.hub.members.size === 0, 'a to leave')
+    await pump(s, 400_000)
+    // About 50 MB of JSON to replay: more than loopback buffers hold (32 MB receive buffer
+    // here), against a 64 KiB high-water mark, while the reader pauses.
+    const b = await Client.open(`${s.url}?since=${snap.seq}&epoch=${snap.epoch}`)
+    b.ws.pause()
+    await new Promise((r) => setTimeout(r, 500))
+    b.ws.resume()
+    s.hub.flush()
+    await until(() => b.position() >= s.hub.ring.last, 'the replay')
+    expect(b.of('lost')).toEqual([])
+    expect(events(b).map((e) => e.seq)).toEqual(range(snap.seq + 1, s.hub.ring.last))
+  })
+
   it('sends reset and closes 4410 for a position the ring no longer holds or another epoch', async () => {
     const old = await Client.open(s.url)
     const snap = await old.waitFor((m) => m.type === 'snapshot', 'snapshot')

@@ -294,13 +294,17 @@ export class EventHub {
     }
   }
 
+  /**
+   * Puts a subscriber in the group of its filter. A group starts at the ring's head, so a
+   * subscriber behind it (a resume) replays through catchUp(), which waits for a slow peer,
+   * rather than through the group's frames, which a peer above the high-water mark loses.
+   */
   private join(m: Member, filter: Filter): void {
     m.filter = filter
     let g = this.groups.get(filter.key)
     if (!g) {
-      g = new Group(filter, m.seen)
+      g = new Group(filter, this.ring.last)
       this.groups.set(filter.key, g)
-      this.minSeen = Math.min(this.minSeen, g.seen)
     } else if (g.seen < m.seen) this.flushGroup(g)
     g.members.add(m)
     m.group = g
