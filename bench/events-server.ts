@@ -15,7 +15,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { WebSocketServer } from 'ws'
 import { app } from '../src/app.ts'
 import { compileFilter } from '../src/events/filter.ts'
-import { EventHub, type HubOptions } from '../src/events/hub.ts'
+import { EventHub, FLUSH_EVENTS, type HubOptions } from '../src/events/hub.ts'
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { EV, EVENTS, type TraceEvent } from '../src/kernel/trace.ts'
@@ -149,11 +149,13 @@ async function produce(ms: number, window: number, gcEveryMs = 0): Promise<Produ
     } else {
       if (kernel) {
         const t = kernel.tracer
-        for (let n = 0; n < 1000; n++, i = (i + 1) % trace.length) {
+        // A chunk the size of the hub's early-flush threshold: at a high event rate the size
+        // cap, not the batch timer, decides when batches go out.
+        for (let n = 0; n < FLUSH_EVENTS; n++, i = (i + 1) % trace.length) {
           const e = trace[i]
           t.emit(e.ts, e.pid, e.comm, e.id, e.args as never)
         }
-        produced += 1000
+        produced += FLUSH_EVENTS
       } else if (raw) {
         const f = frames[i]
         i = (i + 1) % frames.length

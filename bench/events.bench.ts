@@ -18,7 +18,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
-import { DEFAULTS, EventHub, MAX_BATCH_BYTES } from '../src/events/hub.ts'
+import { DEFAULTS, EventHub, FLUSH_EVENTS, MAX_BATCH_BYTES } from '../src/events/hub.ts'
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import type { Command, Produced, Realtime } from './events-server.ts'
@@ -32,9 +32,10 @@ const REALTIME_SECONDS = 10
 const TURNS = 100
 /**
  * Events the producer may be ahead of the slowest reading client: about 1 MB of JSON, within
- * the hub's high-water mark even when the kernel buffers none of it, so readers lose nothing.
+ * the hub's high-water mark even when the kernel buffers none of it, so readers lose nothing;
+ * a whole number of the hub's early flushes, so none waits for the batch timer.
  */
-const WINDOW = 8000
+const WINDOW = 8 * FLUSH_EVENTS
 /** Hub and raw phases alternate this many times; the best of each is kept (a shared machine). */
 const ROUNDS = 5
 /**
