@@ -157,10 +157,13 @@ async function produce(ms: number, window: number, gcEveryMs = 0): Promise<Produ
         }
         produced += FLUSH_EVENTS
       } else if (raw) {
-        const f = frames[i]
-        i = (i + 1) % frames.length
-        for (const c of raw.clients) c.send(f.buf, { binary: false })
-        produced += f.count
+        // As many frames per turn as the hub flushes per chunk.
+        for (let n = 0; n < FLUSH_EVENTS; i = (i + 1) % frames.length) {
+          const f = frames[i]
+          for (const c of raw.clients) c.send(f.buf, { binary: false })
+          n += f.count
+          produced += f.count
+        }
       }
     }
     if (performance.now() - lastSample > 250) {
