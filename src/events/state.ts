@@ -8,12 +8,12 @@
 import { z } from 'zod'
 import { threadJson } from '../../routes/threads.ts'
 import type { Kernel } from '../kernel/kernel.ts'
-import { EVENTS } from '../kernel/trace.ts'
 import { VMSTAT_NAMES, type VmstatName } from '../kernel/vmstat.ts'
 import { processDetail } from '../process-view.ts'
 import type { ProcessDetail } from '../schemas/processes.ts'
 import type { Thread } from '../schemas/threads.ts'
 import type { SysfsFile } from '../sysfs/table.ts'
+import { FULL_NAMES } from './format.ts'
 
 const Ratio = z.number().min(0).max(1).nullable()
 
@@ -44,7 +44,7 @@ export const Rates = z
 export const Tracing = z.object({
   on: z.boolean().describe('tracing_on'),
   events: z
-    .object(Object.fromEntries(EVENTS.map((e) => [`${e.system}:${e.name}`, z.boolean()])))
+    .object(Object.fromEntries(FULL_NAMES.map((n) => [n, z.boolean()])))
     .describe('per-event enable'),
 })
 
@@ -94,9 +94,7 @@ export function tunables(files: readonly SysfsFile[]): Record<string, unknown> {
 export function tracing(k: Kernel, on: boolean): z.infer<typeof Tracing> {
   return {
     on,
-    events: Object.fromEntries(
-      EVENTS.map((e, i) => [`${e.system}:${e.name}`, k.tracer.on[i] === 1]),
-    ),
+    events: Object.fromEntries(FULL_NAMES.map((n, i) => [n, k.tracer.on[i] === 1])),
   }
 }
 
