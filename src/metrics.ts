@@ -17,6 +17,7 @@ import {
   type LabelValues,
   Registry,
 } from 'prom-client'
+import { DISCONNECTS } from './events/protocol.ts'
 import type { Kernel } from './kernel/kernel.ts'
 import { VMSTAT_NAMES } from './kernel/vmstat.ts'
 import type { Persistence } from './persist.ts'
@@ -34,7 +35,7 @@ export interface EventStreamStats {
   readonly events: number
   /** Events reported to slow subscribers as lost. */
   readonly lost: number
-  /** Subscribers disconnected, by reason (`slow`, `shutdown`, `client`, …). */
+  /** Subscribers disconnected, by reason (one of DISCONNECTS). */
   readonly disconnects: Readonly<Record<string, number>>
 }
 
@@ -276,7 +277,7 @@ export class Metrics {
     )
     counter(
       'events_disconnects_total',
-      'Event-stream subscribers disconnected, by reason.',
+      `Event-stream subscribers disconnected, by reason: ${DISCONNECTS.join(', ')}.`,
       ['reason'],
       () => Object.entries(ev()?.disconnects ?? {}).map(([reason, n]) => [{ reason }, n] as const),
     )
@@ -316,9 +317,8 @@ export class Metrics {
   }
 
   /**
-   * Where the event-stream figures come from: the event stream plugin calls this with its
-   * hub's accessor (`fastify.metrics?.feedEventStream(() => hub.stats())`). Until then the
-   * events_* families have no samples.
+   * Where the event-stream figures come from: the event stream plugin passes its hub's
+   * accessor. Without an event stream the events_* families have no samples.
    */
   feedEventStream(source: () => EventStreamStats): void {
     this.eventStream = source

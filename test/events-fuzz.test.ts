@@ -191,7 +191,8 @@ describe('fuzzed client frames', () => {
     expect(r.statusCode).toBe(200)
   })
 
-  it('closes a flood of messages with 1008 and persistent garbage with 4400', async () => {
+  it('closes a flood with 1008, persistent garbage with 4400, a huge frame with 1009', async () => {
+    const before = s.hub.stats().disconnects
     const flood = await Client.open(s.url)
     for (let i = 0; i < 100; i++) flood.send({ type: 'subscribe', events: ['kmem:*'] })
     expect((await flood.closed).code).toBe(1008)
@@ -204,6 +205,16 @@ describe('fuzzed client frames', () => {
     await new Promise((r) => setTimeout(r, 300))
     garbage.send('{')
     expect((await garbage.closed).code).toBe(4400)
+
+    const huge = await Client.open(s.url)
+    huge.send('x'.repeat(MAX_CLIENT_FRAME + 1))
+    expect((await huge.closed).code).toBe(1009)
     expect(watcher.code).toBe(null)
+    // Each counted under its reason in /metrics (kscand_sim_events_disconnects_total).
+    await until(() => s.hub.members.size === 1, 'the server to drop them')
+    const after = s.hub.stats().disconnects
+    for (const reason of ['flood', 'bad_request', 'protocol_error'] as const) {
+      expect((after[reason] ?? 0) - (before[reason] ?? 0), reason).toBe(1)
+    }
   })
 })

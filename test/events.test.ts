@@ -275,6 +275,15 @@ describe('a client that stops reading', () => {
     // The other client lost nothing.
     expect(fast.of('lost')).toEqual([])
     expect(events(fast).length).toBe(produced)
+    // /metrics (kscand_sim_events_*) reports what the clients saw.
+    const both = [slow, fast]
+    expect(s.hub.stats()).toEqual({
+      subscribers: 2,
+      batches: both.reduce((n, c) => n + c.of('batch').length, 0),
+      events: both.reduce((n, c) => n + events(c).length, 0),
+      lost: lost.reduce((n, m) => n + m.count, 0),
+      disconnects: {},
+    })
   })
 
   it('is closed with 1013 when it stays stuck', async () => {
@@ -286,6 +295,7 @@ describe('a client that stops reading', () => {
     await until(() => s.hub.members.size === 0, 'the stuck client to be dropped')
     stuck.ws.resume()
     expect((await stuck.closed).code).toBe(1013)
+    expect(s.hub.stats().disconnects).toEqual({ slow: 1 })
   })
 })
 
@@ -350,6 +360,7 @@ describe('the handshake', () => {
     expect((await dead.closed).code).toBe(1006)
     await until(() => s.hub.members.size === 1, 'the dead peer to be dropped')
     expect(live.code).toBe(null)
+    expect(s.hub.stats().disconnects).toEqual({ unresponsive: 1 })
   })
 
   it('closes subscribers with 1001 and ends trace_pipe when the server shuts down', async () => {
@@ -366,8 +377,10 @@ describe('the handshake', () => {
       }),
     )
     await until(() => s.hub.pipeReaders === 1, 'the trace_pipe reader')
+    const hub = s.hub
     await s.close()
     expect(await c.closed).toEqual({ code: 1001, reason: 'server shutting down' })
+    expect(hub.stats().disconnects).toEqual({ shutdown: 1 })
     expect(typeof (await ended)).toBe('string')
     s = await serve()
   })

@@ -12,11 +12,12 @@ import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import type { Kernel } from '../kernel/kernel.ts'
 import { EVENTS, type TraceEvent } from '../kernel/trace.ts'
+import type { EventStreamStats } from '../metrics.ts'
 import { type SysfsFile, sysfsTable } from '../sysfs/table.ts'
 import { ByteWriter } from './bytes.ts'
 import { type Filter, passes } from './filter.ts'
 import { lostLine, traceLine, writeEventJson } from './format.ts'
-import { CLOSE } from './protocol.ts'
+import { CLOSE, type Disconnect } from './protocol.ts'
 import { EventRing, SLOT_BYTES, scratchEvent } from './ring.ts'
 import { nodes, processes, StatsSampler, threads, tracing, tunables } from './state.ts'
 
@@ -152,6 +153,9 @@ export class EventHub {
   private pipeLost = 0
   private overrun = 0
   private readEvents = 0
+  // The figures of /metrics, over the hub's life.
+  private readonly sent = { batches: 0, events: 0, lost: 0 }
+  private readonly disconnects: Partial<Record<Disconnect, number>> = {}
 
   constructor(
     readonly kernel: Kernel,
@@ -248,21 +252,28 @@ export class EventHub {
     this.join(m, filter)
   }
 
-  remove(m: Member): void {
+  /** Forgets a subscriber whose connection ended; `why` labels the disconnect. */
+  remove(m: Member, why: Disconnect = 'client'): void {
     if (m.closed) return
     m.closed = true
     this.leave(m)
     this.members.delete(m)
+    this.disconnects[why] = (this.disconnects[why] ?? 0) + 1
   }
 
-  close(m: Member, code: number, reason: string): void {
-    this.remove(m)
-    m.peer.close(code, reason)
+  /** Closes a subscriber for one of the hub's own reasons. */
+  close(
+    m: Member,
+    how: { readonly code: number; readonly reason: Disconnect },
+    text: string,
+  ): void {
+    this.remove(m, how.reason)
+    m.peer.close(how.code, text)
   }
 
   /** Sends `reset` for a position that is gone and closes with 4410. */
   reset(m: Member, reason: 'expired' | 'epoch-changed'): void {
-    this.remove(m)
+    this.remove(m, CLOSE.gone.reason)
     this.resetPeer(m.peer, reason)
   }
 
@@ -389,9 +400,10 @@ export class EventHub {
         m.lostTo = f.to
         m.lostCount += f.count
         m.lostTotal += f.count
+        this.sent.lost += f.count
       } else {
         if (m.lostCount > 0) this.sendLost(m)
-        m.peer.send(f.buf, TEXT)
+        this.send(m, f)
       }
     }
     m.seen = to
@@ -415,7 +427,7 @@ export class EventHub {
       }
       const to = Math.min(target, m.seen + MAX_BATCH_EVENTS * 8)
       for (const f of this.frames(m.filter, m.seen + 1, to)) {
-        m.peer.send(f.buf, TEXT)
+        this.send(m, f)
         budget -= f.buf.length
       }
       m.seen = to
@@ -432,6 +444,12 @@ export class EventHub {
     }
     m.stuckSince = null
     return false
+  }
+
+  private send(m: Member, f: Frame): void {
+    m.peer.send(f.buf, TEXT)
+    this.sent.batches++
+    this.sent.events += f.count
   }
 
   private sendLost(m: Member): void {
@@ -485,7 +503,7 @@ export class EventHub {
     this.flushGroups(all)
     for (const m of this.members) {
       if (m.stuckSince !== null && now - m.stuckSince > this.stuckMs) {
-        this.close(m, CLOSE.tryAgain.code, 'too slow: stopped reading')
+        this.close(m, CLOSE.tryAgain, 'too slow: stopped reading')
       }
     }
     if (now - this.lastHeartbeat >= this.heartbeatMs) {
@@ -507,7 +525,7 @@ export class EventHub {
       this.lastPing = now
       for (const m of this.members) {
         if (!m.alive) {
-          this.remove(m)
+          this.remove(m, 'unresponsive')
           m.peer.terminate()
         } else {
           m.alive = false
@@ -534,11 +552,16 @@ export class EventHub {
     for (const m of this.members) if (!this.congested(m, now)) m.peer.send(msg, TEXT)
   }
 
+  /** The stream's figures for /metrics. */
+  stats(): EventStreamStats {
+    return { subscribers: this.members.size, ...this.sent, disconnects: { ...this.disconnects } }
+  }
+
   /** Stops the timers and the recording, closes subscribers (1001) and ends trace_pipe reads. */
   shutdown(): void {
     clearInterval(this.timer)
     this.setTracingOn(false)
-    for (const m of this.members) this.close(m, CLOSE.goingAway.code, 'server shutting down')
+    for (const m of this.members) this.close(m, CLOSE.goingAway, 'server shutting down')
     for (const r of this.readers.splice(0)) r.stream.push(null)
   }
 

@@ -36,6 +36,7 @@ async function eventStreamPlugin(
       onError: opts.onError ?? ((err) => fastify.log.error({ err }, 'event stream')),
     })
   fastify.decorate('events', hub)
+  fastify.metrics?.feedEventStream(() => hub.stats())
   fastify.addHook('preClose', async () => hub.shutdown())
   await fastify.register(websocket, {
     options: { maxPayload: MAX_CLIENT_FRAME, perMessageDeflate: false, handleProtocols },

@@ -10,6 +10,7 @@ import { ProcessDetail } from '../schemas/processes.ts'
 import { Thread } from '../schemas/threads.ts'
 import type { SysfsFile } from '../sysfs/table.ts'
 import { GLOB_RE } from './filter.ts'
+import { FULL_NAMES } from './format.ts'
 import { Counters, Node, Occupancy, Rates, Tracing, tunablesSchema } from './state.ts'
 
 export const MIN_BATCH_MS = 50
@@ -23,11 +24,19 @@ export const MAX_CLIENT_FRAME = 16 * 1024
 export const MESSAGE_BURST = 20
 export const MESSAGES_PER_SECOND = 10
 
-/** The close codes the server uses, for clients and for asyncapi.yaml. */
+/**
+ * The close codes the server uses, for clients and for asyncapi.yaml. Where the hub chooses
+ * to close, `reason` labels the disconnect in `kscand_sim_events_disconnects_total`.
+ */
 export const CLOSE = {
-  goingAway: { code: 1001, when: 'the server is shutting down; reconnect with `since`' },
+  goingAway: {
+    code: 1001,
+    reason: 'shutdown',
+    when: 'the server is shutting down; reconnect with `since`',
+  },
   policy: {
     code: 1008,
+    reason: 'flood',
     when:
       `policy violation: a flood (more than ${MESSAGE_BURST} client messages in a burst, ` +
       `then ${MESSAGES_PER_SECOND} per second)`,
@@ -36,21 +45,41 @@ export const CLOSE = {
   internal: { code: 1011, when: 'an unexpected server error' },
   tryAgain: {
     code: 1013,
+    reason: 'slow',
     when:
       'try again later: the client stopped reading and stayed above the high-water mark for ' +
       'the stuck timeout, or the server has its maximum number of subscribers',
   },
   badRequest: {
     code: 4400,
+    reason: 'bad_request',
     when: 'bad request: too many invalid messages, or an invalid subscription in the URL',
   },
   gone: {
     code: 4410,
+    reason: 'reset',
     when:
       'the `since` position is gone (older than the ring, or from another epoch); sent after ' +
       'a `reset` message: fetch a fresh snapshot by reconnecting without `since`',
   },
 } as const
+
+type CloseReason = {
+  [K in keyof typeof CLOSE]: (typeof CLOSE)[K] extends { reason: infer R } ? R : never
+}[keyof typeof CLOSE]
+
+/**
+ * Why a subscriber left: it closed or the connection dropped (`client`), it stopped answering
+ * pings (`unresponsive`), it broke the websocket protocol (`protocol_error`, an oversized frame
+ * among them), or the server closed it for one of CLOSE's reasons.
+ */
+export const DISCONNECTS = [
+  'client',
+  'unresponsive',
+  'protocol_error',
+  ...Object.values(CLOSE).flatMap((c): CloseReason[] => ('reason' in c ? [c.reason] : [])),
+] as const
+export type Disconnect = (typeof DISCONNECTS)[number]
 
 const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 const Epoch = z.string().min(1).max(64).describe('random id of the ring, new at every start')
@@ -113,12 +142,12 @@ const fieldSchema: Record<FieldType, () => ZodType> = {
 }
 
 /** One JSON event schema per declared tracepoint. */
-export const EVENT_SCHEMAS = EVENTS.map((e) =>
+export const EVENT_SCHEMAS = EVENTS.map((e, i) =>
   z
     .strictObject({
       seq: Seq,
       ts: z.number().int().min(0).describe('virtual time, µs'),
-      event: z.literal(`${e.system}:${e.name}`),
+      event: z.literal(FULL_NAMES[i]),
       comm: z.string(),
       pid: z.number().int(),
       fields: z.strictObject(

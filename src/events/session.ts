@@ -101,7 +101,7 @@ export function openSession(
   let errors = 0
   const reject = (code: ErrorCode, message: string) => {
     error(ws, code, message)
-    if (++errors > MAX_ERRORS) hub.close(member, CLOSE.badRequest.code, 'too many bad messages')
+    if (++errors > MAX_ERRORS) hub.close(member, CLOSE.badRequest, 'too many bad messages')
   }
 
   const onMessage = (data: RawData, isBinary: boolean) => {
@@ -109,7 +109,7 @@ export function openSession(
     const now = performance.now()
     tokens = Math.min(MESSAGE_BURST, tokens + ((now - tokensAt) / 1000) * MESSAGES_PER_SECOND)
     tokensAt = now
-    if (tokens < 1) return hub.close(member, CLOSE.policy.code, 'too many messages')
+    if (tokens < 1) return hub.close(member, CLOSE.policy, 'too many messages')
     tokens--
     if (isBinary) return reject('binary_frame', 'messages are JSON text frames')
     let msg: unknown
@@ -146,6 +146,8 @@ export function openSession(
   ws.on('pong', () => {
     member.alive = true
   })
+  // ws closes by itself on a protocol error (an oversized frame: 1009) and reports it first.
+  ws.on('error', () => hub.remove(member, 'protocol_error'))
   ws.on('close', () => hub.remove(member))
 }
 

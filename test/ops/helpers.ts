@@ -11,6 +11,7 @@ import { afterEach } from 'vitest'
 import { app } from '../../src/app.ts'
 import { boot } from '../../src/boot.ts'
 import type { MachineConfig } from '../../src/config.ts'
+import { EventHub } from '../../src/events/hub.ts'
 import { frameworkErrors } from '../../src/http-errors.ts'
 import { MiB } from '../../src/kernel/constants.ts'
 import type { Kernel } from '../../src/kernel/kernel.ts'
@@ -185,6 +186,8 @@ export interface OpsApp {
   readonly lifecycle: Lifecycle
   readonly metrics: Metrics
   readonly persistence: Persistence | null
+  /** The event stream's hub. */
+  readonly events: EventHub
   close(): Promise<void>
 }
 
@@ -217,7 +220,8 @@ export async function buildOps(opts: OpsAppOptions = {}): Promise<OpsApp> {
     maxEventLoopDelayMs: opts.maxEventLoopDelayMs ?? 0,
     writeRateLimit: opts.writeRateLimit ?? 0,
   })
-  await server.register(app, { kernel, runner, token: opts.token })
+  const events = new EventHub(kernel)
+  await server.register(app, { kernel, runner, token: opts.token, events: { hub: events } })
   await server.ready()
   lifecycle.ready()
   return {
@@ -227,6 +231,7 @@ export async function buildOps(opts: OpsAppOptions = {}): Promise<OpsApp> {
     lifecycle,
     metrics,
     persistence,
+    events,
     close: async () => {
       runner.close()
       await server.close()

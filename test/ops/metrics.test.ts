@@ -3,13 +3,16 @@
  * kernel's own (one source of truth).
  */
 import { spawnSync } from 'node:child_process'
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { metricsTable, README_PATH, section } from '../../scripts/ops-doc.ts'
 import { VMSTAT_NAMES } from '../../src/kernel/vmstat.ts'
 import { tunableMetric } from '../../src/metrics.ts'
 import { sysfsTable } from '../../src/sysfs/table.ts'
+import { until } from '../events-helpers.ts'
 import { buildOps, type OpsApp, tempDir } from './helpers.ts'
 
 const P = 'kscand_sim_'
@@ -25,23 +28,45 @@ function samples(text: string): Map<string, number> {
   return out
 }
 
+/** A raw websocket subscriber that counts the batches, events and lost events it is sent. */
+function subscriber(base: string) {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/events`)
+  const c = { ws, batches: 0, events: 0, lost: 0, seq: -1, opened: once(ws, 'open') }
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data))
+    if (m.type === 'snapshot') c.seq = m.seq
+    if (m.type === 'batch') {
+      c.batches++
+      c.events += m.events.length
+      c.seq = m.toSeq
+    }
+    if (m.type === 'lost') {
+      c.lost += m.count
+      c.seq = m.toSeq
+    }
+  })
+  return c
+}
+
 let a: OpsApp
+let subscribers: ReturnType<typeof subscriber>[]
 let text: string
 let tmp: ReturnType<typeof tempDir>
 
 beforeAll(async () => {
   tmp = tempDir()
   a = await buildOps({ stateFile: join(tmp.dir, 'state.json') })
-  a.metrics.feedEventStream(() => ({
-    subscribers: 2,
-    batches: 40,
-    events: 12_345,
-    lost: 17,
-    disconnects: { slow: 1, shutdown: 3 },
-  }))
-  // Enough virtual time for scans, hot pages and promotions.
-  await a.runner.step(20_000)
+  // Enough virtual time for scans, hot pages and promotions: 20 s in all.
+  await a.runner.step(19_800)
   const base = await a.server.listen({ host: '127.0.0.1', port: 0 })
+  // Two subscribers, sent a little more of it; one leaves once it has had everything.
+  subscribers = [subscriber(base), subscriber(base)]
+  await Promise.all(subscribers.map((c) => c.opened))
+  await a.runner.step(200)
+  const last = a.events.ring.last
+  await until(() => subscribers.every((c) => c.seq === last), 'the subscribers to have it all')
+  subscribers[0].ws.close()
+  await until(() => a.events.members.size === 1, 'the server to see the close')
   await fetch(`${base}/sys/kernel/mm/kscand/scan_sleep_ms`, { method: 'PUT', body: '40' })
   await fetch(`${base}/no/such/file`)
   await fetch(`${base}/processes`)
@@ -52,6 +77,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  for (const c of subscribers ?? []) c.ws.terminate()
   await a?.close()
   tmp?.cleanup()
 })
@@ -137,11 +163,15 @@ describe('/metrics', () => {
     expect(s.get(`${P}http_requests_total{method="GET",route="unmatched",status_code="404"}`)).toBe(
       1,
     )
-    expect(s.get(`${P}events_subscribers`)).toBe(2)
-    expect(s.get(`${P}events_batches_total`)).toBe(40)
-    expect(s.get(`${P}events_sent_total`)).toBe(12_345)
-    expect(s.get(`${P}events_lost_total`)).toBe(17)
-    expect(s.get(`${P}events_disconnects_total{reason="shutdown"}`)).toBe(3)
+    // What the subscribers received, as the hub counted it.
+    const sum = (pick: (c: (typeof subscribers)[number]) => number) =>
+      subscribers.reduce((n, c) => n + pick(c), 0)
+    expect(sum((c) => c.events)).toBeGreaterThan(0)
+    expect(s.get(`${P}events_subscribers`)).toBe(1)
+    expect(s.get(`${P}events_batches_total`)).toBe(sum((c) => c.batches))
+    expect(s.get(`${P}events_sent_total`)).toBe(sum((c) => c.events))
+    expect(s.get(`${P}events_lost_total`)).toBe(sum((c) => c.lost))
+    expect(s.get(`${P}events_disconnects_total{reason="client"}`)).toBe(1)
     expect(s.get(`${P}state_file_saves_total`)).toBe(2)
     expect(s.has('process_cpu_seconds_total')).toBe(true)
     expect(s.has('process_resident_memory_bytes')).toBe(true)
