@@ -19,7 +19,7 @@ import {
   ProcessDetail,
   ProcessList,
   ProcessSpec,
-  ProcessSummary,
+  type ProcessSummary,
 } from '../src/schemas/processes.ts'
 
 const PRCTL_OPTIONS = { PR_SET_PTE_A_SCAN_SCALE, PR_GET_PTE_A_SCAN_SCALE } as const
@@ -43,7 +43,7 @@ const describe = (p: Process) => `pid=${p.pid} comm=${p.comm}`
 
 export const processRoutes: FastifyPluginAsyncZod = async (app) => {
   const { kernel } = app
-  const created = textOrJson(ProcessSummary, 'the new process; Location names it')
+  const created = textOrJson(ProcessDetail, 'the new process as GET Location shows it')
 
   app.get(
     '/processes',
@@ -82,9 +82,9 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
     (req, reply) => {
       const p = kernel.exec(req.body)
       auditWrite(kernel, req, '/processes', '-', describe(p))
-      const s = processSummary(kernel, p)
+      const d = processDetail(kernel, p)
       reply.code(201).header('location', `/processes/${p.pid}`)
-      sendRepresentation(req, reply, `${p.pid}\n`, () => s)
+      sendRepresentation(req, reply, `${p.pid}\n`, () => d)
     },
   )
 
@@ -148,8 +148,8 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
       const child = kernel.fork(parent.pid)
       auditWrite(kernel, req, `/processes/${parent.pid}/fork`, '-', describe(child))
       reply.code(201).header('location', `/processes/${child.pid}`)
-      const s = processSummary(kernel, child)
-      sendRepresentation(req, reply, `${child.pid}\n`, () => s)
+      const d = processDetail(kernel, child)
+      sendRepresentation(req, reply, `${child.pid}\n`, () => d)
     },
   )
 

@@ -23,7 +23,7 @@ import {
 import { DEMO_CONFIG } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { EVENTS } from '../src/kernel/trace.ts'
-import { ProcessDetail } from '../src/schemas/processes.ts'
+import { ProcessDetail, WorkloadSpec } from '../src/schemas/processes.ts'
 import { Thread } from '../src/schemas/threads.ts'
 import { sysfsTable } from '../src/sysfs/table.ts'
 
@@ -36,7 +36,7 @@ const SUMMARIES: Record<string, string> = {
   batch: 'Events, in order',
   lost: 'Events not sent to a client that fell behind',
   heartbeat: 'The current position, periodically (a bookmark for filtered streams)',
-  stats: 'Counters, rates, tier occupancy and quality, periodically',
+  stats: 'Counters, rates, threads and per-process state, periodically',
   reset: 'The requested position is gone; 4410 follows',
   error: 'A client message was rejected',
 }
@@ -63,6 +63,7 @@ export function generateAsyncapi(): string {
     // Schemas of the HTTP API the snapshot reuses (they carry ids of their own).
     Thread,
     ProcessDetail,
+    WorkloadSpec,
     ...Object.fromEntries(Object.entries(messages).map(([m, s]) => [schemaName(m), s])),
     ...Object.fromEntries(
       EVENT_SCHEMAS.map((s, i) => [`${EVENTS[i].system}.${EVENTS[i].name}`, s]),

@@ -22,6 +22,7 @@ export function processSummary(kernel: Kernel, p: Process): ProcessSummary {
     ppid: p.parent,
     comm: p.comm,
     startedAt: p.startedAt,
+    workload: p.workload,
     pages: p.mm.nrPages,
     pagesPerNode: s.pagesPerNode,
     pte_scan_scale: s.pte_scan_scale,

@@ -240,6 +240,30 @@ describe('the stream', () => {
   })
 })
 
+describe('stats', () => {
+  let s: Served
+  afterEach(() => s.close())
+
+  it('carries the threads and each process as GET /threads and /processes/PID show them', async () => {
+    s = await serve({ hub: { statsMs: 30 } })
+    const c = await Client.open(s.url)
+    await c.waitFor((m) => m.type === 'snapshot', 'snapshot')
+    // Past kscand's first scans, so that every mm has a scan state.
+    await pump(s, 200_000, [c])
+    const now = s.kernel.now
+    const stats = await c.waitFor((m) => m.type === 'stats' && m.now === now, 'stats at the end')
+    const get = async (url: string) =>
+      (await s.server.inject({ url, headers: { accept: 'application/json' } })).json()
+    expect(stats.threads).toEqual(await get('/threads'))
+    expect(stats.processes.map((p: Msg) => p.comm)).toEqual(['memcached', 'gups', 'backup'])
+    for (const { toptierShare, ...p } of stats.processes) {
+      expect(p).toEqual(await get(`/processes/${p.pid}`))
+      expect(p.scan.scan_period).toBeGreaterThan(0)
+      expect(toptierShare).toBeGreaterThanOrEqual(0)
+    }
+  })
+})
+
 describe('a client that stops reading', () => {
   let s: Served
   afterEach(() => s.close())

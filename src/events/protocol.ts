@@ -238,11 +238,15 @@ export const Stats = z
     seq: Seq.describe('newest event in the ring'),
     counters: Counters,
     rates: Rates,
+    threads: z.array(Thread).describe('as GET /threads shows them'),
     processes: z.array(Occupancy),
     nodes: z.array(z.object({ id: z.number().int(), free: z.number().int() })),
     subscribers: z.number().int(),
   })
-  .describe('Periodic figures for charts: counters, rates, tier occupancy, quality.')
+  .describe(
+    'Periodic figures for charts and cards: counters, rates, threads, and per process its ' +
+      'tier occupancy, quality, scan and migration state.',
+  )
 
 export const Reset = z
   .strictObject({

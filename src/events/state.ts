@@ -10,7 +10,7 @@ import { threadJson } from '../../routes/threads.ts'
 import type { Kernel } from '../kernel/kernel.ts'
 import { VMSTAT_NAMES, type VmstatName } from '../kernel/vmstat.ts'
 import { processDetail } from '../process-view.ts'
-import type { ProcessDetail } from '../schemas/processes.ts'
+import { ProcessDetail } from '../schemas/processes.ts'
 import type { Thread } from '../schemas/threads.ts'
 import type { SysfsFile } from '../sysfs/table.ts'
 import { FULL_NAMES } from './format.ts'
@@ -53,17 +53,9 @@ export function tunablesSchema(files: readonly SysfsFile[]) {
   return z.object(Object.fromEntries(files.filter((f) => f.write).map((f) => [f.path, f.value])))
 }
 
-export const Occupancy = z.object({
-  pid: z.number().int(),
-  comm: z.string(),
-  pagesPerNode: z.array(z.number().int()),
+/** A process in `stats`: GET /processes/PID, and the share of its pages on the top tier. */
+export const Occupancy = ProcessDetail.extend({
   toptierShare: Ratio.describe('share of the pages on top-tier nodes'),
-  topTierHitRatio: Ratio,
-  meanLatencyNs: z.number().nullable(),
-  precision: Ratio,
-  recall: Ratio,
-  promoted: z.number().int(),
-  demoted: z.number().int(),
 })
 
 export function threads(k: Kernel): Thread[] {
@@ -123,23 +115,11 @@ export class StatsSampler {
     this.prev = v.slice()
     this.prevNow = k.now
     const top = k.machine.nodes.map((n) => n.toptier)
-    const occupancy = k.processList().map((p) => {
-      const s = k.processStats(p.pid)
-      const total = s.pagesPerNode.reduce((a, b) => a + b, 0)
-      const onTop = s.pagesPerNode.reduce((a, b, n) => a + (top[n] ? b : 0), 0)
-      return {
-        pid: s.pid,
-        comm: s.comm,
-        pagesPerNode: s.pagesPerNode,
-        toptierShare: total > 0 ? onTop / total : null,
-        topTierHitRatio: s.topTierHitRatio,
-        meanLatencyNs: s.meanLatencyNs,
-        precision: s.precision,
-        recall: s.recall,
-        promoted: s.promoted,
-        demoted: s.demoted,
-      }
+    const occupancy = processes(k).map((p) => {
+      const total = p.pagesPerNode.reduce((a, b) => a + b, 0)
+      const onTop = p.pagesPerNode.reduce((a, b, n) => a + (top[n] ? b : 0), 0)
+      return { ...p, toptierShare: total > 0 ? onTop / total : null }
     })
-    return { counters, rates, processes: occupancy }
+    return { counters, rates, threads: threads(k), processes: occupancy }
   }
 }

@@ -78,6 +78,7 @@ export const ProcessSummary = z
     ppid: z.number().int().nullable(),
     comm: z.string(),
     startedAt: z.number().describe('virtual ms'),
+    workload: WorkloadSpec.describe('the access pattern it was started with'),
     pages: z.number().int(),
     pagesPerNode: z.array(z.number()),
     pte_scan_scale: z.number().int(),

@@ -148,6 +148,8 @@ describe('processes', () => {
     expect(text).toMatch(/^1000 +- +memcached +16384 /m)
     const json = (await inject('GET', '/processes', undefined, JSON_ACCEPT)).json()
     expect(json).toHaveLength(1)
+    // Started without a workload: the default one.
+    expect(json[0]).toMatchObject({ comm: 'memcached', workload: { pattern: 'uniform' } })
   })
 
   it('takes a VMA layout, a policy and a workload with its parameters', async () => {
@@ -166,6 +168,7 @@ describe('processes', () => {
     expect(r.statusCode).toBe(201)
     const d = (await inject('GET', `/processes/${r.json().pid}`, undefined, JSON_ACCEPT)).json()
     expect(d).toMatchObject({ comm: 'layout', pages: 1536, accessRate: 5e4 })
+    expect(d.workload).toEqual(spec.workload)
     expect(d.pagesPerNode[0] + d.pagesPerNode[2]).toBe(1536)
   })
 
