@@ -27,8 +27,10 @@ export const HOST = 'kscand.test'
 
 export interface Browser {
   readonly page: Page
-  /** Console errors and uncaught page errors, in order. */
+  /** Console errors (with the path of the script or resource) and uncaught errors, in order. */
   readonly errors: string[]
+  /** Every request the page made, as `METHOD /path`. */
+  readonly requests: string[]
   close(): Promise<void>
 }
 
@@ -63,13 +65,17 @@ export async function openBrowser(viewport = { width: 1440, height: 900 }): Prom
   }
   const page = context.pages()[0] ?? (await context.newPage())
   const errors: string[] = []
+  const requests: string[] = []
+  const path = (url: string) => (url.startsWith('http') ? new URL(url).pathname : url)
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text())
+    if (m.type() === 'error') errors.push(`${m.text()} (${path(m.location().url)})`)
   })
+  page.on('request', (r) => requests.push(`${r.method()} ${path(r.url())}`))
   page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`))
   return {
     page,
     errors,
+    requests,
     close: async () => {
       await context.close()
       rmSync(profile, { recursive: true, force: true })
@@ -122,7 +128,7 @@ export async function buildDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     runner,
     listen: async (port = 0) => {
       await server.listen({ host: '127.0.0.1', port })
-      lifecycle.phase = 'ready'
+      lifecycle.ready()
       return (server.server.address() as { port: number }).port
     },
     close: async () => {
@@ -135,7 +141,7 @@ export async function buildDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
 /** The dashboard's URL on the non-localhost origin. */
 export const dashboardUrl = (port: number) => `http://${HOST}:${port}/`
 
-/** The page's <body> data-* attributes: connection, epoch, now, received, stats, polls, lost. */
+/** The page's <body> data-* attributes: connection, epoch, now, received, stats, lost. */
 export type BodyData = Record<string, string | undefined>
 
 /**

@@ -2,15 +2,14 @@
  * The dashboard: one stream (GET /events) for the state, its changes and the figures, one
  * more for the tail of events (tail.js), and the REST API for everything the user changes.
  *
- * The main stream starts with a snapshot; `stats` (every second) brings counters, rates and
- * per-process occupancy and quality; events bring what changed in between: thread starts
- * and stops, and every write anyone makes (`sysfs:sysfs_write`: sysfs files, time, threads,
- * processes). What the stream does not carry — thread cycles and last wake-ups, and each
- * mm's scan_period and scan_size — is read from GET /threads and GET /processes/PID after
- * each `stats`.
+ * The main stream starts with a snapshot; `stats` (every second) brings counters, rates, the
+ * threads and every process as GET /processes/PID shows it (occupancy, quality, scan and
+ * migration state); events bring what changed in between: thread starts and stops, and
+ * every write anyone makes (`sysfs:sysfs_write`: sysfs files, time, threads, processes).
+ * The page reads nothing else while it runs: only GET /sim after each snapshot.
  *
  * For tests and tools, <body> carries data-connection, data-epoch, data-now (virtual ms),
- * data-received (messages), data-stats, data-polls and data-lost.
+ * data-received (messages), data-stats and data-lost.
  */
 import { api, auth } from './api.js'
 import { compact, PALETTE, TimeChart } from './charts.js'
@@ -48,7 +47,7 @@ const state = {
   epoch: null,
   now: 0,
   nodes: [],
-  /** pid → what the snapshot and GET /processes/PID say, updated by each `stats`. */
+  /** pid → the process as the snapshot, then each `stats`, shows it. */
   processes: new Map(),
   counters: {},
   rates: {},
@@ -56,7 +55,6 @@ const state = {
   resumeMode: 'realtime',
   received: 0,
   stats: 0,
-  polls: 0,
   lost: 0,
 }
 
@@ -65,7 +63,7 @@ const tunables = new TunablesForm($('tunables'))
 const nodeList = new NodeList($('nodes'))
 /**
  * Processes that exited (or are being ended): a stats message sent before the exit must not
- * bring them back, nor send the page to read a process that is gone.
+ * bring them back.
  */
 const exited = new Set()
 const processTable = new ProcessTable($('process-rows'), async (pid) => {
@@ -183,15 +181,11 @@ function onStats(m) {
     const node = state.nodes.find((x) => x.id === n.id)
     if (node) node.free = n.free
   }
-  state.processes = new Map(
-    m.processes
-      .filter((o) => !exited.has(o.pid))
-      .map((o) => [o.pid, { ...state.processes.get(o.pid), ...o }]),
-  )
+  for (const t of m.threads) threads.update(t)
+  state.processes = new Map(m.processes.filter((p) => !exited.has(p.pid)).map((p) => [p.pid, p]))
   renderProcesses()
   renderCounters()
   if (moved) chartStats(m.now / 1000)
-  poll(m.now / 1000, moved)
 }
 
 function onEvent(e) {
@@ -209,39 +203,6 @@ function onEvent(e) {
       if (f.path.startsWith('/processes/') && f.new === 'exited') {
         return exited.add(Number(f.path.slice('/processes/'.length)))
       }
-  }
-}
-
-let polling = false
-
-/** What the stream does not carry: thread cycles and wake-ups, each mm's scan state. */
-async function poll(x, moved) {
-  if (polling) return
-  polling = true
-  const pids = [...state.processes.keys()].filter((pid) => !exited.has(pid))
-  try {
-    const [list, ...details] = await Promise.all([
-      api('GET', '/threads'),
-      ...pids.map((pid) =>
-        api('GET', `/processes/${pid}`).catch((err) => {
-          if (err.status === 404) exited.add(pid)
-          return null
-        }),
-      ),
-    ])
-    for (const t of list) threads.update(t)
-    for (const d of details) {
-      if (d && state.processes.has(d.pid)) {
-        state.processes.set(d.pid, { ...state.processes.get(d.pid), ...d })
-      }
-    }
-    renderProcesses()
-    if (moved) chartScan(x)
-  } catch {
-    // The daemon went away between a stats message and this read: the stream reconnects.
-  } finally {
-    polling = false
-    body.dataset.polls = String(++state.polls)
   }
 }
 
@@ -291,6 +252,7 @@ function chartStats(x) {
   )
   const tiers = {}
   const quality = {}
+  const scan = {}
   const top = state.nodes.map((n) => n.toptier)
   processList().forEach((p, i) => {
     const color = PALETTE[i % PALETTE.length]
@@ -307,15 +269,6 @@ function chartStats(x) {
       right: true,
       value: p.meanLatencyNs,
     }
-  })
-  charts.tiers.push(x, tiers)
-  charts.quality.push(x, quality)
-}
-
-function chartScan(x) {
-  const scan = {}
-  processList().forEach((p, i) => {
-    const color = PALETTE[i % PALETTE.length]
     const s = p.scan
     scan[`${p.pid}:period`] = { label: `${p.comm} period`, color, value: s ? s.scan_period : null }
     scan[`${p.pid}:size`] = {
@@ -326,6 +279,8 @@ function chartScan(x) {
       value: s ? s.scan_size / 2 ** 20 : null,
     }
   })
+  charts.tiers.push(x, tiers)
+  charts.quality.push(x, quality)
   charts.scan.push(x, scan)
 }
 
@@ -395,7 +350,7 @@ $('token-form').addEventListener('submit', (e) => {
 })
 
 spawnForm($('spawn'), $('spawn-status'), (p) => {
-  state.processes.set(p.pid, { ...p, promoted: 0, toptierShare: null })
+  state.processes.set(p.pid, { ...p, toptierShare: null })
   renderProcesses()
 })
 

@@ -9,6 +9,7 @@ import { bytes, el, PAGE, pct, setText } from './dom.js'
 const COLUMNS = [
   'pid',
   'comm',
+  'workload',
   'rate',
   'size',
   'nodes',
@@ -21,6 +22,22 @@ const COLUMNS = [
   'pending',
   'period',
 ]
+
+/** A workload spec as a short label: `zipf θ=0.99`, `hotset 10% (90% of accesses)`. */
+export function workloadLabel(w) {
+  switch (w.pattern) {
+    case 'zipf':
+      return `zipf θ=${w.theta}`
+    case 'hotset': {
+      const hot = `hotset ${+(w.hotFraction * 100).toPrecision(3)}%`
+      const share = w.hotAccessFraction ?? 0.9
+      const shift = w.shiftAtMs === undefined ? '' : `, shifts at ${w.shiftAtMs / 1000} s`
+      return `${hot} (${+(share * 100).toPrecision(3)}% of accesses${shift})`
+    }
+    default:
+      return w.pattern
+  }
+}
 
 /** A bar of pages per node, coloured by tier, with the counts below it. */
 function nodeBar(nodes) {
@@ -62,7 +79,7 @@ export class ProcessTable {
     this.rows.clear()
   }
 
-  /** Shows `procs` (merged detail and stats, in pid order); rows of gone processes go. */
+  /** Shows `procs` (as `stats` carries them, in pid order); rows of gone processes go. */
   render(procs, nodes) {
     const seen = new Set()
     procs.forEach((p, i) => {
@@ -71,7 +88,8 @@ export class ProcessTable {
       if (!r) r = this.add(p, nodes)
       const c = r.cells
       c.comm.querySelector('.swatch').style.background = PALETTE[i % PALETTE.length]
-      setText(c.rate, p.accessRate === undefined ? '—' : `${(p.accessRate / 1e6).toFixed(2)}M/s`)
+      setText(c.workload, workloadLabel(p.workload))
+      setText(c.rate, `${(p.accessRate / 1e6).toFixed(2)}M/s`)
       setText(c.size, bytes(p.pagesPerNode.reduce((a, b) => a + b, 0) * PAGE))
       fillBar(c.nodes, nodes, p.pagesPerNode)
       setText(c.top, pct(p.toptierShare))
@@ -95,7 +113,8 @@ export class ProcessTable {
   add(p, nodes) {
     const cells = {}
     for (const k of COLUMNS) {
-      cells[k] = el('td', { class: ['pid', 'comm', 'nodes'].includes(k) ? k : 'num' })
+      const text = ['pid', 'comm', 'workload', 'nodes'].includes(k)
+      cells[k] = el('td', { class: text ? k : 'num', dataset: { col: k } })
     }
     cells.pid.textContent = String(p.pid)
     cells.comm.append(el('span', { class: 'swatch', 'aria-hidden': 'true' }), p.comm)
