@@ -97,6 +97,27 @@ describe('the dashboard in Chromium', () => {
     expect(await focused()).toBe('thread-kmigrated-toggle')
   })
 
+  it('fits a laptop screen and a phone-width one: only wide tables scroll, in their box', async () => {
+    const overflow = () =>
+      page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')
+    try {
+      for (const viewport of [
+        { width: 1366, height: 768 },
+        { width: 390, height: 844 },
+      ]) {
+        await page.setViewportSize(viewport)
+        expect(await overflow(), `${viewport.width} px`).toBe(0)
+        for (const id of ['thread-kmigrated-toggle', 'sim-step', 'spawn']) {
+          const box = await page.locator(`#${id}`).boundingBox()
+          expect(box, id).not.toBeNull()
+          expect((box?.x ?? 0) + (box?.width ?? 0), id).toBeLessThanOrEqual(viewport.width)
+        }
+      }
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 })
+    }
+  })
+
   it('shows values arriving and changing as virtual time moves', async () => {
     const before = await body()
     const promoted = () => page.locator('#vmstat tr[data-counter="pgpromote_success"] td').first()
