@@ -27,12 +27,9 @@ export interface RunnerStatus {
   seed: number
 }
 
-/** Thread resumptions between wall-clock checks. */
-const STEPS_PER_CHECK = 64
 export const MAX_SPEED = 1e6
-/** As fast as possible: virtual ms offered per run() call, and at most this many per slice. */
-const AFAP_CHUNK_MS = 1000
-const AFAP_CHUNKS_PER_SLICE = 64
+/** As fast as possible: at most this much virtual time per slice (an idle machine races). */
+const AFAP_MS_PER_SLICE = 64_000
 
 export class SimRunner {
   private mode: RunMode
@@ -55,7 +52,7 @@ export class SimRunner {
   ) {
     this.mode = opts.mode ?? 'realtime'
     this.speed = opts.speed ?? 1
-    this.sliceMs = opts.sliceMs ?? 8
+    this.sliceMs = opts.sliceMs ?? 2
     this.tickMs = opts.tickMs ?? 10
     this.reanchor()
     this.schedule(0)
@@ -119,28 +116,32 @@ export class SimRunner {
       this.timer = null
       this.tick()
     }
-    // Unref'd: the simulation alone never keeps the process alive.
+    // The paced tick is unref'd: a simulation at real time alone never keeps the process
+    // alive. The catch-up immediate is not: Node lets the event loop block in its poll
+    // phase while only unref'd immediates are queued, which left afap crawling at 0.3×
+    // real time in a process with nothing else to do. close() cancels it.
     this.timer =
       delay > 0
         ? { kind: 'timeout', h: setTimeout(fn, delay).unref() }
-        : { kind: 'immediate', h: setImmediate(fn).unref() }
+        : { kind: 'immediate', h: setImmediate(fn) }
   }
 
-  /** Runs toward `until` for at most one slice of wall time; true when reached. */
+  /**
+   * Runs toward `until` for at most one slice of wall time; true when reached. The clock is
+   * read after every thread resumption: most take a microsecond, but one can take
+   * milliseconds, and a request waits for the whole slice.
+   */
   private sliceUntil(until: number): boolean {
     const deadline = performance.now() + this.sliceMs
     for (;;) {
-      if (this.kernel.run(until, STEPS_PER_CHECK)) return true
+      if (this.kernel.run(until, 1)) return true
       if (performance.now() >= deadline) return false
     }
   }
 
   private tick(): void {
     if (this.mode === 'afap') {
-      const deadline = performance.now() + this.sliceMs
-      for (let i = 0; i < AFAP_CHUNKS_PER_SLICE && performance.now() < deadline; i++) {
-        this.kernel.run(this.kernel.now + AFAP_CHUNK_MS, STEPS_PER_CHECK)
-      }
+      this.sliceUntil(this.kernel.now + AFAP_MS_PER_SLICE)
       this.schedule(0)
       return
     }
