@@ -16,9 +16,12 @@ import {
 } from './constants.ts'
 import type { Kernel } from './kernel.ts'
 import { type MmStruct, PG_IDLE, PG_INVALID, PG_LRU, PG_REFERENCED, PG_YOUNG } from './mm.ts'
-import { type Kthread, RESCHED, type Wait, WaitQueue } from './sched.ts'
+import { HOST_YIELD, type Kthread, RESCHED, type Wait, WaitQueue } from './sched.ts'
 import { EV } from './trace.ts'
 import { VM } from './vmstat.ts'
+
+/** Promotions between two points where the host may take its event loop back. */
+const HOST_YIELD_EVERY = 64
 
 /**
  * A FIFO of kscand_migrate_info entries: the page (index in its mm) and the node it was on
@@ -49,6 +52,16 @@ export class MigrateList {
 
   /** Moves every entry of `other` to the tail of this list (list_splice_tail_init). */
   splice(other: MigrateList): void {
+    if (this.length === 0) {
+      // Onto an empty list (kmigrated keeps up): take other's storage, in O(1) as the
+      // kernel's pointer splice is, rather than copying up to a million entries.
+      ;[this.page, other.page] = [other.page, this.page]
+      ;[this.nid, other.nid] = [other.nid, this.nid]
+      this.head = other.head
+      this.tail = other.tail
+      other.clear()
+      return
+    }
     const n = other.length
     if (this.tail + n > this.page.length) this.grow(n)
     this.page.set(other.page.subarray(other.head, other.tail), this.tail)
@@ -248,6 +261,7 @@ export class Kmigrated {
         ])
       }
       if (t.needResched()) yield RESCHED
+      else if (counter % HOST_YIELD_EVERY === 0) yield HOST_YIELD
       if (counter === 0) {
         updateMstatRatio(slot, msuccess, mfailed)
         msuccess = 0

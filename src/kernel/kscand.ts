@@ -39,10 +39,13 @@ import {
   W_VISITED,
   walkPtes,
 } from './pte-walk.ts'
-import { type Kthread, RESCHED, type Wait, WaitQueue } from './sched.ts'
+import { HOST_YIELD, type Kthread, RESCHED, type Wait, WaitQueue } from './sched.ts'
 
-/** PTEs walked between two cond_resched() points of a scan. */
-const WALK_CHUNK = 1 << 14
+/**
+ * PTEs walked between two cond_resched() points of a scan (each yields to other threads only
+ * once the thread used its slice) and, between those, to the host's event loop.
+ */
+const WALK_CHUNK = 1 << 12
 
 import { EV } from './trace.ts'
 import { VM } from './vmstat.ts'
@@ -476,7 +479,7 @@ export class Kscand {
     for (let from = vma.first; from < end; from += WALK_CHUNK) {
       const stopped = this.walkChunk(t, mm, vma, from, Math.min(end, from + WALK_CHUNK))
       if (stopped) return
-      if (t.needResched()) yield RESCHED
+      yield t.needResched() ? RESCHED : HOST_YIELD
     }
   }
 

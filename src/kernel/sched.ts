@@ -19,6 +19,7 @@ export class WaitQueue {
 
 export type Wait =
   | { readonly kind: 'resched' }
+  | { readonly kind: 'host' }
   | { readonly kind: 'sleep'; readonly ms: number }
   | {
       readonly kind: 'wait'
@@ -31,6 +32,13 @@ export type Wait =
     }
 
 export const RESCHED: Wait = { kind: 'resched' }
+
+/**
+ * Not a kernel operation: a point where the host may take the event loop back (Scheduler.run
+ * with maxSteps returns there). The thread goes on at the same jiffy before anything else
+ * runs, with its work and CPU debt as they were, so the simulation is exactly as without it.
+ */
+export const HOST_YIELD: Wait = { kind: 'host' }
 
 /** Work units (PTEs, folios) after which a thread offers to reschedule. */
 const RESCHED_WORK = 1 << 16
@@ -166,6 +174,13 @@ export class Scheduler {
   now = 0
   private seq = 0
   private readonly heap = new TimerHeap()
+  /** A thread parked at HOST_YIELD: it runs next, before the heap. */
+  private cont: Kthread | null = null
+
+  /** The thread parked at a host yield, if any (it runs next). */
+  get hostParked(): Kthread | null {
+    return this.cont
+  }
 
   constructor(private readonly tracer: Tracer) {}
 
@@ -199,6 +214,7 @@ export class Scheduler {
   stop(t: Kthread): boolean {
     if (!t.gen) return false
     t.shouldStop = true
+    if (this.cont === t) this.cont = null
     this.detach(t)
     this.resume(t, 'stop', true)
     return true
@@ -221,6 +237,7 @@ export class Scheduler {
    */
   preempt(t: Kthread): void {
     if (!t.gen || t.waitingOn || (t.pending && t.pending.kind !== 'resched')) return
+    if (this.cont === t) this.cont = null
     this.detach(t)
     t.pending = null
     this.resume(t, '', false)
@@ -233,6 +250,7 @@ export class Scheduler {
 
   /** Virtual time of the next pending wake-up or timer, or Infinity. */
   nextEventAt(): number {
+    if (this.cont) return this.now
     this.dropStale()
     return this.heap.peek()?.at ?? Number.POSITIVE_INFINITY
   }
@@ -246,6 +264,14 @@ export class Scheduler {
   run(until: number, maxSteps = Number.POSITIVE_INFINITY): boolean {
     let steps = 0
     for (;;) {
+      const cont = this.cont
+      if (cont) {
+        if (steps >= maxSteps) return false
+        this.cont = null
+        steps++
+        this.resume(cont, '', false)
+        continue
+      }
       this.dropStale()
       const top = this.heap.peek()
       if (!top || top.at > until) {
@@ -312,13 +338,18 @@ export class Scheduler {
           return
         }
         w = r.value
-        t.work = 0
+        // The work since the last cond_resched() point goes on counting across a host yield.
+        if (w.kind !== 'host') t.work = 0
       }
       if (stopping) {
         // Leaving for kthread_stop(): owed CPU time and sleeps do not delay the exit.
         t.debtNs = 0
         w = null
         continue
+      }
+      if (w.kind === 'host') {
+        this.cont = t
+        return
       }
       const owed = Math.floor(t.debtNs / NS_PER_JIFFY)
       if (owed > 0) {

@@ -62,6 +62,28 @@ describe('start and stop', () => {
     expect(pagesConserved(k)).toBe(true)
   })
 
+  it('a stop of a thread parked at a host yield (mid-walk, mid-drain) is a stop like any', () => {
+    const k = boot()
+    k.exec({ comm: 'big', size: 64 * MiB, policy: { mode: 'bind', nodes: [2] } })
+    const trace = capture(k)
+    for (const name of ['kscand', 'kmigrated']) {
+      const t = k.thread(name)
+      // One thread resumption at a time, as the runner drives it, until t is parked there.
+      while (k.sched.hostParked !== t) k.run(k.now + 1, 1)
+      k.stopThread(name)
+      expect(k.sched.hostParked).toBeNull()
+      expect(t.state).toBe('stopped')
+    }
+    k.run(k.now + 1000)
+    expect(trace.named('kthread_stop').map((e) => fields(e).comm)).toEqual(['kscand', 'kmigrated'])
+    expect(k.threads().map((t) => t.lastError)).toEqual([null, null, null, null])
+    // kscand finished its visit, kmigrated its drain: nothing is half done.
+    const v = k.vmstat.snapshot()
+    expect(v.nr_kscand_slowtier).toBe(v.nr_kscand_mm_scans * 16384)
+    expect(v.nr_kscand_migrated + v.nr_kscand_migrate_failed).toBe(v.nr_kscand_migadded)
+    expect(pagesConserved(k)).toBe(true)
+  })
+
   it('a stop during a kmigrated drain finishes the drain and leaves nothing half done', () => {
     const k = boot()
     k.exec({ comm: 'big', size: 32 * MiB, policy: { mode: 'bind', nodes: [2] } })

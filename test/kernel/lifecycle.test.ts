@@ -143,20 +143,39 @@ describe('prctl PR_SET/GET_PTE_A_SCAN_SCALE (§6)', () => {
 })
 
 describe('determinism', () => {
-  function traceOf(seed: number, withStarts = false, mmsToScan = 4096): string[] {
+  type Run = (k: Kernel, until: number) => void
+  const atOnce: Run = (k, until) => k.run(until)
+
+  function traceOf(seed: number, withStarts = false, mmsToScan = 4096, run = atOnce): string[] {
     const k = new Kernel({ ...DEMO_CONFIG, seed })
     const trace = capture(k)
     k.tracer.setEnabled('kmem_scan_mm_start', withStarts)
     k.kscand.store_mms_to_scan(mmsToScan)
     for (const p of DEMO_PROCESSES) k.exec(p)
-    k.run(2500)
+    run(k, 2500)
     k.kscand.store_scan_sleep_ms(5)
     k.prctl(1000, PR_SET_PTE_A_SCAN_SCALE, 2)
-    k.run(4000)
+    run(k, 4000)
     k.exit(1002)
-    k.run(5500)
+    run(k, 4400)
+    k.stopThread('kmigrated')
+    run(k, 4700)
+    k.startThread('kmigrated')
+    run(k, 5500)
     return trace.lines()
   }
+
+  it('one thread resumption per call, as the runner drives it, gives the same trace', () => {
+    // Between calls threads may be parked at host yields (inside a walk, a drain): the exit
+    // and the stop above then land there.
+    let calls = 0
+    const oneByOne: Run = (k, until) => {
+      while (!k.run(until, 1)) calls++
+    }
+    const a = traceOf(42, false, 4096, oneByOne)
+    expect(calls).toBeGreaterThan(10_000)
+    expect(a.join('\n')).toBe(traceOf(42).join('\n'))
+  })
 
   it('the same seed and commands give a byte-identical trace; another seed does not', () => {
     const a = traceOf(42)
