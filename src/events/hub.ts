@@ -19,7 +19,7 @@ import { type Filter, passes } from './filter.ts'
 import { lostLine, traceLine, writeEventJson } from './format.ts'
 import { CLOSE, type Disconnect } from './protocol.ts'
 import { EventRing, SLOT_BYTES, scratchEvent } from './ring.ts'
-import { nodes, processes, StatsSampler, threads, tracing, tunables } from './state.ts'
+import { nodes, occupancy, processes, StatsSampler, threads, tracing, tunables } from './state.ts'
 
 export interface HubOptions {
   /** Events the ring holds (default 2^18, about 21 MB); the defaults are in DEFAULTS. */
@@ -537,15 +537,20 @@ export class EventHub {
   }
 
   private sendStats(now: number): void {
+    // Sampled even with nobody listening, so that the next subscriber's first rates cover
+    // one interval; the rest is only built for a message.
     const s = this.sampler.sample()
     if (this.members.size === 0) return
+    const k = this.kernel
     const msg = Buffer.from(
       JSON.stringify({
         type: 'stats',
-        now: this.kernel.now,
+        now: k.now,
         seq: this.ring.last,
         ...s,
-        nodes: this.kernel.machine.nodes.map((n) => ({ id: n.id, free: n.free })),
+        threads: threads(k),
+        processes: occupancy(k),
+        nodes: k.machine.nodes.map((n) => ({ id: n.id, free: n.free })),
         subscribers: this.members.size,
       }),
     )

@@ -114,12 +114,16 @@ export class StatsSampler {
     })
     this.prev = v.slice()
     this.prevNow = k.now
-    const top = k.machine.nodes.map((n) => n.toptier)
-    const occupancy = processes(k).map((p) => {
-      const total = p.pagesPerNode.reduce((a, b) => a + b, 0)
-      const onTop = p.pagesPerNode.reduce((a, b, n) => a + (top[n] ? b : 0), 0)
-      return { ...p, toptierShare: total > 0 ? onTop / total : null }
-    })
-    return { counters, rates, threads: threads(k), processes: occupancy }
+    return { counters, rates }
   }
+}
+
+/** The processes as `stats` carries them. */
+export function occupancy(k: Kernel): z.infer<typeof Occupancy>[] {
+  const top = k.machine.nodes.map((n) => n.toptier)
+  return processes(k).map((p) => {
+    const total = p.pagesPerNode.reduce((a, b) => a + b, 0)
+    const onTop = p.pagesPerNode.reduce((a, b, n) => a + (top[n] ? b : 0), 0)
+    return { ...p, toptierShare: total > 0 ? onTop / total : null }
+  })
 }
