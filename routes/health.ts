@@ -15,7 +15,7 @@ export interface HealthOptions {
 }
 
 /** Route config that lets a route through @fastify/under-pressure's overload check. */
-export const EXEMPT_FROM_PRESSURE = { pressureHandler: () => undefined }
+const EXEMPT_FROM_PRESSURE = { pressureHandler: () => undefined }
 
 function answer(req: FastifyRequest, reply: FastifyReply, status: string, body: object) {
   reply.header('cache-control', 'no-store')

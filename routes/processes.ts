@@ -73,7 +73,8 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           'Pages are placed at once by the policy; kscand registers the mm and first scans it ' +
           'after twice the NUMA-balancing scan delay. ENOMEM (507) when the allowed nodes ' +
-          'lack the memory; nothing changes then.',
+          'lack the memory, ENOSPC (507) at MAX_PROCESSES, E2BIG (413) past MAX_VMAS or when ' +
+          'the state file could not hold the process; nothing changes then.',
         security: [{ bearer: [] }],
         body: ProcessSpec,
         response: { 201: created, ...errors(400, 401, 413, 507) },
@@ -120,8 +121,10 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: textOrJson(Exited, 'the process is gone'), ...errors(401, 404) },
       },
     },
-    (req, reply) => {
+    async (req, reply) => {
       const p = lookupProcess(kernel, req.params.pid)
+      // An exit cannot be undone: the state file forgets the process first (persist.ts).
+      await app.persistence?.saveAsync(p)
       kernel.exit(p.pid)
       auditWrite(kernel, req, `/processes/${p.pid}`, describe(p), 'exited')
       sendRepresentation(req, reply, `${p.pid}: exited\n`, () => ({ pid: p.pid, exited: true }))
@@ -140,7 +143,7 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
         description: 'The child starts with pte_scan_scale 8: it is not inherited (§6).',
         security: [{ bearer: [] }],
         params: PidParams,
-        response: { 201: created, ...errors(401, 404, 507) },
+        response: { 201: created, ...errors(401, 404, 413, 507) },
       },
     },
     (req, reply) => {

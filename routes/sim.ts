@@ -2,7 +2,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { auditWrite } from '../src/audit.ts'
+import { HttpError } from '../src/http-errors.ts'
 import { BODY_LIMIT } from '../src/limits.ts'
+import { QueueFullError } from '../src/queue.ts'
 import { keyValueText, sendRepresentation } from '../src/representation.ts'
 import type { RunnerStatus, SimRunner } from '../src/runner.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
@@ -12,6 +14,18 @@ const statusText = (s: RunnerStatus) =>
   keyValueText({ now_ms: s.now, mode: s.mode, speed: s.speed, lag_ms: s.lagMs, seed: s.seed })
 
 const setting = (r: SimRunner) => `mode=${r.status().mode} speed=${r.status().speed}`
+
+/** Seconds a step turned away (queue full, shutting down) is told to wait. */
+const STEP_RETRY_AFTER_S = 1
+
+/** Aborts when the client goes away before its answer is sent. */
+function disconnected(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController()
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) ac.abort()
+  })
+  return ac.signal
+}
 
 export const simRoutes: FastifyPluginAsyncZod = async (app) => {
   const { kernel, runner } = app
@@ -68,16 +82,38 @@ export const simRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'stepSim',
         summary: 'Advance virtual time by N ms (in any mode); answers once it is done',
         description:
-          'The step runs in bounded slices of wall time, so other requests are served meanwhile.',
+          'The step runs in bounded slices of wall time, so other requests are served ' +
+          'meanwhile. Steps run one after the other; with STEP_QUEUE of them running or ' +
+          'waiting, another gets 503 EAGAIN with Retry-After. A step whose client disconnects ' +
+          'stops where it got to; one in flight at shutdown answers 503.',
         security: [{ bearer: [] }],
         body: SimStep,
-        response: { 200: ok, ...errors(400, 401, 413) },
+        response: { 200: ok, ...errors(400, 401, 413, 503) },
       },
+      // Steps have their own queue; they change nothing the state file holds.
+      config: { unsaved: true },
     },
     async (req, reply) => {
       const before = kernel.now
-      await runner.step(req.body.ms)
-      auditWrite(kernel, req, '/sim/step', `now=${before}`, `now=${kernel.now}`)
+      let end: Awaited<ReturnType<typeof runner.step>>
+      try {
+        end = await runner.step(req.body.ms, disconnected(reply))
+      } catch (err) {
+        if (!(err instanceof QueueFullError)) throw err
+        reply.header('retry-after', STEP_RETRY_AFTER_S)
+        throw new HttpError('EAGAIN', `steps queued (STEP_QUEUE): ${err.message}`, 503)
+      }
+      const after = `now=${kernel.now}${end === 'done' ? '' : ` (${end})`}`
+      auditWrite(kernel, req, '/sim/step', `now=${before}`, after)
+      if (end !== 'done') {
+        reply.header('retry-after', STEP_RETRY_AFTER_S)
+        const why = end === 'closed' ? 'the daemon is shutting down' : 'the client went away'
+        throw new HttpError(
+          'EAGAIN',
+          `${why}: the step stopped at ${kernel.now} ms of ${before + req.body.ms}`,
+          503,
+        )
+      }
       sendStatus(req, reply)
     },
   )

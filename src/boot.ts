@@ -23,6 +23,8 @@ export interface BootOptions {
   readonly stateFile?: string
   /** What to do with a state file that does not parse or validate. */
   readonly onCorrupt: 'refuse' | 'move-aside'
+  /** MAX_PROCESSES and MAX_VMAS (default: the most the state file restores). */
+  readonly limits?: { readonly maxProcesses: number; readonly maxVmas: number }
 }
 
 export interface Booted {
@@ -84,7 +86,7 @@ function restore(kernel: Kernel, state: MachineState, where: string): void {
 export function boot(opts: BootOptions): Booted {
   let kernel: Kernel
   try {
-    kernel = new Kernel({ seed: opts.seed, topology: opts.machine.topology })
+    kernel = new Kernel({ seed: opts.seed, topology: opts.machine.topology, ...opts.limits })
   } catch (err) {
     throw new BootError(`${opts.machineSource}: topology: ${describe(err)}`)
   }
@@ -110,20 +112,26 @@ export function boot(opts: BootOptions): Booted {
       const fix =
         err.kind === 'corrupt'
           ? 'fix or remove it, or set STATE_FILE_ON_CORRUPT=move-aside to start afresh'
-          : 'check its permissions'
+          : err.kind === 'unreadable'
+            ? 'check its permissions'
+            : 'STATE_FILE must name a regular file'
       throw new BootError(`${err.message}; ${fix}`)
     }
     movedAside = file.moveAside()
     saved = null
   }
   if (saved) {
+    // A saved state is restored whole, even one a little past the budget admit() keeps
+    // (a hand-edited file the loader took): the final size check still guards each save.
     restore(kernel, saved, `state file ${opts.stateFile}`)
     for (const path of Object.keys(saved.tunables)) persistence.written.add(path)
   } else {
     execConfigured()
   }
+  kernel.admitProcess = (spec) => persistence.admit(spec)
+  // Written even when it holds this state already: an unwritable path fails the boot.
   try {
-    persistence.save()
+    persistence.save(true)
   } catch (err) {
     throw new BootError(`state file ${opts.stateFile} cannot be written: ${describe(err)}`)
   }

@@ -11,10 +11,13 @@ import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { DEFAULT_RING_CAPACITY } from './events/hub.ts'
 import { MAX_CAPACITY, SLOT_BYTES } from './events/ring.ts'
+import { MAX_PROCESSES, MAX_VMAS } from './kernel/constants.ts'
 import { DEMO_PROCESSES } from './kernel/demo.ts'
 import { DEFAULT_TOPOLOGY, MAX_NUMNODES, type TopologySpec } from './kernel/machine.ts'
 import type { ProcessSpec as KernelProcessSpec } from './kernel/mm.ts'
-import { MAX_SPEED } from './runner.ts'
+import { DEFAULT_METRICS_MAX_PROCESSES } from './metrics.ts'
+import { DEFAULT_WRITE_QUEUE } from './persist.ts'
+import { DEFAULT_STEP_QUEUE, MAX_SPEED } from './runner.ts'
 import { ProcessSpec } from './schemas/processes.ts'
 
 /** An integer written in decimal: unlike z.coerce.number(), '' and '1e3' are errors. */
@@ -74,6 +77,21 @@ const Env = z.object({
     .enum(['refuse', 'move-aside'])
     .default('refuse')
     .describe('A state file that does not parse: refuse to start, or rename it and start afresh.'),
+  MAX_PROCESSES: integer(1, MAX_PROCESSES)
+    .default(MAX_PROCESSES)
+    .describe('Most live processes; a spawn or fork beyond fails with ENOSPC (507).'),
+  MAX_VMAS: integer(1, MAX_VMAS)
+    .default(MAX_VMAS)
+    .describe('Most VMAs a process may have; a spawn with more fails with E2BIG (413).'),
+  WRITE_QUEUE: integer(1, 65_536)
+    .default(DEFAULT_WRITE_QUEUE)
+    .describe('Writes being saved or waiting their turn, at most; beyond: 503 EAGAIN.'),
+  STEP_QUEUE: integer(1, 1024)
+    .default(DEFAULT_STEP_QUEUE)
+    .describe('POST /sim/step requests running or waiting, at most; beyond: 503 EAGAIN.'),
+  METRICS_MAX_PROCESSES: integer(0, MAX_PROCESSES)
+    .default(DEFAULT_METRICS_MAX_PROCESSES)
+    .describe('Processes (lowest pids) with per-process metrics; the rest are only counted.'),
   RING_SIZE: integer(1, MAX_CAPACITY)
     .default(DEFAULT_RING_CAPACITY)
     .describe(`Events the event-stream ring holds (${SLOT_BYTES} bytes each).`),

@@ -25,6 +25,8 @@ export const ERRNOS = {
   EEXIST: { errno: 17, text: 'File exists', status: 409 },
   ENOTDIR: { errno: 20, text: 'Not a directory', status: 404 },
   EINVAL: { errno: 22, text: 'Invalid argument', status: 400 },
+  // A configured limit (MAX_PROCESSES) is reached: 507 Insufficient Storage, like ENOMEM.
+  ENOSPC: { errno: 28, text: 'No space left on device', status: 507 },
   ERANGE: { errno: 34, text: 'Numerical result out of range', status: 400 },
   EOPNOTSUPP: { errno: 95, text: 'Operation not supported', status: 405 },
   ESTALE: { errno: 116, text: 'Stale file handle', status: 412 },

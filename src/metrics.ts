@@ -43,7 +43,15 @@ export interface MetricsSources {
   readonly kernel: Kernel
   readonly runner: SimRunner
   readonly persistence?: Persistence | null
+  /**
+   * Processes (lowest pids first) that get per-process series; the others are counted in
+   * `processes_omitted`, so a scrape costs the same at 4 000 processes as at this many.
+   */
+  readonly maxProcessSeries?: number
 }
+
+/** Default of METRICS_MAX_PROCESSES. */
+export const DEFAULT_METRICS_MAX_PROCESSES = 256
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -169,11 +177,15 @@ export class Metrics {
       ])
     })
 
+    const maxSeries = src.maxProcessSeries ?? DEFAULT_METRICS_MAX_PROCESSES
     const stats = () =>
-      k.processList().map((p) => {
-        const s = k.processStats(p.pid)
-        return { labels: { pid: String(p.pid), comm: p.comm }, s }
-      })
+      k
+        .processList()
+        .slice(0, maxSeries)
+        .map((p) => {
+          const s = k.processStats(p.pid)
+          return { labels: { pid: String(p.pid), comm: p.comm }, s }
+        })
     type Pick = (s: ReturnType<typeof k.processStats>) => number | null
     const perProcess = (pick: Pick) =>
       stats().flatMap(({ labels, s }) => {
@@ -182,6 +194,12 @@ export class Metrics {
       })
     const proc = ['pid', 'comm']
     gauge('processes', 'Simulated processes.', [], () => one(k.processList().length))
+    gauge(
+      'processes_omitted',
+      'Processes left out of the process_* series (past METRICS_MAX_PROCESSES, highest pids).',
+      [],
+      () => one(Math.max(0, k.processList().length - maxSeries)),
+    )
     gauge('process_pages', 'Pages of a process on a node.', [...proc, 'node'], () =>
       stats().flatMap(({ labels, s }) =>
         s.pagesPerNode.map((n, node) => [{ ...labels, node: String(node) }, n] as const),

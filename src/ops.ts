@@ -1,8 +1,9 @@
 /**
  * What running in production adds around the control plane, as one plugin registered on
  * the root instance *before* the app (its hooks then apply to every route): security
- * headers, a rate limit on writes and websocket upgrades, overload shedding, request
- * metrics, the state-file hook, and the /healthz, /readyz and /metrics routes.
+ * headers, a rate limit on writes and websocket upgrades, overload shedding (of every route
+ * but /healthz), request metrics, the state-file hooks, and the /healthz, /readyz and
+ * /metrics routes.
  */
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
@@ -25,6 +26,8 @@ export interface OpsOptions {
   readonly maxEventLoopDelayMs: number
   /** Writes and websocket upgrades per minute per client address; 0 turns the limit off. */
   readonly writeRateLimit: number
+  /** Writes being saved or waiting their turn, at most (503 beyond). */
+  readonly writeQueue?: number
 }
 
 /** Seconds a client is told to wait when the process is overloaded. */
@@ -82,7 +85,8 @@ async function opsPlugin(fastify: FastifyInstance, opts: OpsOptions): Promise<vo
   })
   fastify.decorate('metrics', opts.metrics)
   opts.metrics.countRequests(fastify)
-  if (opts.persistence) persistWrites(fastify, opts.persistence)
+  fastify.decorate('persistence', opts.persistence ?? null)
+  if (opts.persistence) persistWrites(fastify, opts.persistence, opts.writeQueue)
 
   await fastify.register(healthRoutes, { kernel: opts.kernel, lifecycle: opts.lifecycle })
   await fastify.register(metricsRoutes, { metrics: opts.metrics })

@@ -60,7 +60,12 @@ export function keyValueText(obj: Record<string, unknown>): string {
 
 /** A ps-like table: the header row, then one row per item, columns padded to align. */
 export function columns(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  // A loop, not Math.max(...column): spreading passes every row as an argument, which
+  // overflows the stack past ~126 k rows.
+  const widths = rows[0].map(() => 0)
+  for (const r of rows) {
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i], r[i].length)
+  }
   return rows
     .map(
       (r) =>

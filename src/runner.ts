@@ -3,8 +3,13 @@
  * runner decides how fast: real time × a speed factor, paused (time moves only by explicit
  * steps), or as fast as possible. Work is done in slices of bounded wall time so that the
  * event loop stays free for HTTP and websocket traffic.
+ *
+ * Steps run one after the other, at most `maxQueuedSteps` running or waiting (`step`
+ * throws QueueFullError beyond). A step ends early when its signal aborts (its client went
+ * away) or the runner closes (shutdown), and says so.
  */
 import type { Kernel } from './kernel/kernel.ts'
+import { BoundedQueue } from './queue.ts'
 
 export type RunMode = 'realtime' | 'paused' | 'afap'
 
@@ -16,7 +21,12 @@ export interface RunnerOptions {
   readonly sliceMs?: number
   /** Wall ms between realtime ticks. */
   readonly tickMs?: number
+  /** Steps running or waiting, at most. */
+  readonly maxQueuedSteps?: number
 }
+
+/** How a step ended: it reached its time, its signal aborted, or the runner closed. */
+export type StepEnd = 'done' | 'cancelled' | 'closed'
 
 export interface RunnerStatus {
   now: number
@@ -28,6 +38,8 @@ export interface RunnerStatus {
 }
 
 export const MAX_SPEED = 1e6
+/** Default of STEP_QUEUE. */
+export const DEFAULT_STEP_QUEUE = 16
 /** As fast as possible: at most this much virtual time per slice (an idle machine races). */
 const AFAP_MS_PER_SLICE = 64_000
 
@@ -44,7 +56,7 @@ export class SimRunner {
     | { kind: 'immediate'; h: NodeJS.Immediate }
     | null = null
   private closed = false
-  private stepping: Promise<void> = Promise.resolve()
+  private readonly steps: BoundedQueue
 
   constructor(
     readonly kernel: Kernel,
@@ -54,6 +66,7 @@ export class SimRunner {
     this.speed = opts.speed ?? 1
     this.sliceMs = opts.sliceMs ?? 2
     this.tickMs = opts.tickMs ?? 10
+    this.steps = new BoundedQueue(opts.maxQueuedSteps ?? DEFAULT_STEP_QUEUE)
     this.reanchor()
     this.schedule(0)
   }
@@ -81,15 +94,24 @@ export class SimRunner {
     this.reanchor()
   }
 
-  /** Advances virtual time by `ms` (any mode), in bounded slices; resolves when done. */
-  step(ms: number): Promise<void> {
-    const run = async () => {
+  /**
+   * Advances virtual time by `ms` (any mode), in bounded slices, after the steps before it;
+   * resolves with how it ended. Rejects with QueueFullError when too many are queued.
+   */
+  async step(ms: number, signal?: AbortSignal): Promise<StepEnd> {
+    const release = await this.steps.acquire()
+    try {
       const until = this.kernel.now + ms
-      while (!this.closed && !this.sliceUntil(until)) await new Promise((r) => setImmediate(r))
+      for (;;) {
+        if (this.closed) return 'closed'
+        if (signal?.aborted) return 'cancelled'
+        if (this.sliceUntil(until)) return 'done'
+        await new Promise((r) => setImmediate(r))
+      }
+    } finally {
       this.reanchor()
+      release()
     }
-    this.stepping = this.stepping.then(run)
-    return this.stepping
   }
 
   close(): void {

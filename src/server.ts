@@ -38,13 +38,18 @@ try {
     machineSource: config.CONFIG_FILE ? `config file ${config.CONFIG_FILE}` : 'demo machine',
     stateFile: config.STATE_FILE,
     onCorrupt: config.STATE_FILE_ON_CORRUPT,
+    limits: { maxProcesses: config.MAX_PROCESSES, maxVmas: config.MAX_VMAS },
   })
 } catch (err) {
   die((err as Error).message, EXIT.config)
 }
 
 const { kernel, persistence } = booted
-const runner = new SimRunner(kernel, { speed: config.SPEED, mode: config.SIM_MODE })
+const runner = new SimRunner(kernel, {
+  speed: config.SPEED,
+  mode: config.SIM_MODE,
+  maxQueuedSteps: config.STEP_QUEUE,
+})
 const lifecycle = new Lifecycle()
 const server = Fastify({
   frameworkErrors,
@@ -65,10 +70,16 @@ if (typeof booted.state === 'object') {
 await server.register(ops, {
   kernel,
   lifecycle,
-  metrics: new Metrics({ kernel, runner, persistence }),
+  metrics: new Metrics({
+    kernel,
+    runner,
+    persistence,
+    maxProcessSeries: config.METRICS_MAX_PROCESSES,
+  }),
   persistence,
   maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
   writeRateLimit: config.WRITE_RATE_LIMIT,
+  writeQueue: config.WRITE_QUEUE,
 })
 await server.register(app, {
   kernel,

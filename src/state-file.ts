@@ -7,19 +7,27 @@
  * rename itself is durable. A crash (even `kill -9` or a power cut) at any moment therefore
  * leaves either the old file or the new one, never a torn one. Loading validates the whole
  * file; a file that does not parse or validate is refused with a message saying why, never
- * silently ignored.
+ * silently ignored. A save that would write more than the loader reads (MAX_STATE_BYTES)
+ * is refused instead, so every file written can be booted from.
+ *
+ * Saves at run time (`saveAsync`) do their I/O on libuv's thread pool: only building the
+ * text runs on the event loop. The file is compact JSON, one line.
  */
 import {
   closeSync,
+  constants,
   fsyncSync,
   openSync,
   readFileSync,
   renameSync,
+  type Stats,
   statSync,
   writeSync,
 } from 'node:fs'
+import { open, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { z } from 'zod'
+import { MAX_PROCESSES } from './kernel/constants.ts'
 import type { ProcessSpec as KernelProcessSpec } from './kernel/mm.ts'
 import { ProcessSpec } from './schemas/processes.ts'
 
@@ -27,7 +35,7 @@ export const STATE_FORMAT = 'kscand-sim-state'
 export const STATE_VERSION = 1
 /** Far above any real state (processes are capped), small enough to read at once. */
 export const MAX_STATE_BYTES = 16 * 1024 * 1024
-export const MAX_STATE_PROCESSES = 4096
+export const MAX_STATE_PROCESSES = MAX_PROCESSES
 
 export const ThreadWanted = z.enum(['running', 'stopped'])
 
@@ -68,7 +76,7 @@ const StateDocument = z.strictObject({
 export class StateFileError extends Error {
   constructor(
     readonly path: string,
-    readonly kind: 'unreadable' | 'corrupt',
+    readonly kind: 'unreadable' | 'corrupt' | 'not a regular file',
     readonly reason: string,
   ) {
     super(`state file ${path} is ${kind}: ${reason}`)
@@ -76,10 +84,26 @@ export class StateFileError extends Error {
   }
 }
 
+/** A save refused because the loader would refuse the file it writes. */
+export class StateTooLargeError extends Error {
+  override name = 'StateTooLargeError'
+}
+
+/**
+ * The temporary file: created or truncated, never through a symlink, and never blocking on
+ * a FIFO someone left at its name (ENXIO instead).
+ */
+const TMP_FLAGS =
+  constants.O_WRONLY |
+  constants.O_CREAT |
+  constants.O_TRUNC |
+  constants.O_NOFOLLOW |
+  constants.O_NONBLOCK
+
 /** Writes `data` to `path` atomically and durably (see the module comment). */
-export function writeFileAtomic(path: string, data: string): void {
+export function writeFileAtomic(path: string, data: Buffer): void {
   const tmp = `${path}.tmp`
-  const fd = openSync(tmp, 'w', 0o600)
+  const fd = openSync(tmp, TMP_FLAGS, 0o600)
   try {
     writeSync(fd, data)
     fsyncSync(fd)
@@ -93,6 +117,34 @@ export function writeFileAtomic(path: string, data: string): void {
   } finally {
     closeSync(dir)
   }
+}
+
+/** writeFileAtomic with the I/O off the event loop. */
+export async function writeFileAtomicAsync(path: string, data: Buffer): Promise<void> {
+  const tmp = `${path}.tmp`
+  const file = await open(tmp, TMP_FLAGS, 0o600)
+  try {
+    await file.writeFile(data)
+    await file.sync()
+  } finally {
+    await file.close()
+  }
+  await rename(tmp, path)
+  const dir = await open(dirname(path), 'r')
+  try {
+    await dir.sync()
+  } finally {
+    await dir.close()
+  }
+}
+
+/** What `stat` says a non-regular file is, for messages. */
+function fileType(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO'
+  if (st.isSocket()) return 'a socket'
+  if (st.isCharacterDevice()) return 'a character device'
+  if (st.isBlockDevice()) return 'a block device'
+  return 'not a regular file'
 }
 
 function firstIssue(err: z.ZodError): string {
@@ -111,9 +163,17 @@ export class StateFile {
   load(): MachineState | null {
     let text: string
     try {
-      const size = statSync(this.path).size
-      if (size > MAX_STATE_BYTES) {
-        throw new StateFileError(this.path, 'corrupt', `${size} bytes (at most ${MAX_STATE_BYTES})`)
+      const st = statSync(this.path)
+      // Reading a FIFO or a device could block the boot forever; a directory fails to read.
+      if (!st.isFile() && !st.isDirectory()) {
+        throw new StateFileError(this.path, 'not a regular file', fileType(st))
+      }
+      if (st.size > MAX_STATE_BYTES) {
+        throw new StateFileError(
+          this.path,
+          'corrupt',
+          `${st.size} bytes (at most ${MAX_STATE_BYTES})`,
+        )
       }
       text = readFileSync(this.path, 'utf8')
     } catch (err) {
@@ -135,21 +195,43 @@ export class StateFile {
   }
 
   /**
-   * Saves `state` unless it equals what the file already holds; true when it wrote. Throws
-   * (with the file left as it was) when the write fails.
+   * Saves `state` unless it equals what the file already holds (or `force`); true when it
+   * wrote. Throws (with the file left as it was) when the write fails.
    */
-  save(state: MachineState): boolean {
-    const json = JSON.stringify(state)
+  save(state: MachineState, force = false): boolean {
+    return this.saveJson(JSON.stringify(state), force)
+  }
+
+  /** save() of a state given as its JSON text (`JSON.stringify(state)`). */
+  saveJson(json: string, force = false): boolean {
+    if (json === this.last && !force) return false
+    writeFileAtomic(this.path, this.document(json))
+    this.last = json
+    return true
+  }
+
+  /** saveJson() with the I/O off the event loop; resolves once the file is durable. */
+  async saveJsonAsync(json: string): Promise<boolean> {
     if (json === this.last) return false
-    const doc = {
+    await writeFileAtomicAsync(this.path, this.document(json))
+    this.last = json
+    return true
+  }
+
+  /** The file's bytes; throws StateTooLargeError past what load() reads. */
+  private document(json: string): Buffer {
+    const envelope = {
       format: STATE_FORMAT,
       version: STATE_VERSION,
       savedAt: new Date().toISOString(),
-      state,
     }
-    writeFileAtomic(this.path, `${JSON.stringify(doc, null, 2)}\n`)
-    this.last = json
-    return true
+    const data = Buffer.from(`${JSON.stringify(envelope).slice(0, -1)},"state":${json}}\n`)
+    if (data.length > MAX_STATE_BYTES) {
+      throw new StateTooLargeError(
+        `the state file would take ${data.length} bytes; it may take at most ${MAX_STATE_BYTES}`,
+      )
+    }
+    return data
   }
 
   /** Renames the file to `<path>.corrupt-<time>` and returns the new name. */

@@ -33,6 +33,11 @@ export const KMIGRATED_FIXED_SLEEP_MS = 20
 export const MSTAT_UPDATE_FREQ = 1024
 
 // §6 — prctl
+// Limits of this simulator (not of Linux): the most processes, and VMAs per process, a
+// machine takes by default and at most; the state file records and restores up to these.
+export const MAX_PROCESSES = 4096
+export const MAX_VMAS = 4096
+
 export const PR_SET_PTE_A_SCAN_SCALE = 79
 export const PR_GET_PTE_A_SCAN_SCALE = 80
 export const PR_PTE_A_SCAN_SCALE_MIN = 0

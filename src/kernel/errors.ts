@@ -7,11 +7,13 @@ export const ERRNO = {
   EPERM: 1,
   ENOENT: 2,
   ESRCH: 3,
+  E2BIG: 7,
   ENOMEM: 12,
   EACCES: 13,
   EBUSY: 16,
   EEXIST: 17,
   EINVAL: 22,
+  ENOSPC: 28,
   ERANGE: 34,
 } as const
 

@@ -8,6 +8,8 @@
  */
 import { nextAccessAfter } from './access.ts'
 import {
+  MAX_PROCESSES,
+  MAX_VMAS,
   NUMA_BALANCING_SCAN_DELAY_MS,
   PR_GET_PTE_A_SCAN_SCALE,
   PR_PTE_A_SCAN_SCALE_MAX,
@@ -93,6 +95,10 @@ export interface KernelConfig {
   readonly demotionEnabled?: boolean
   /** Start kscand, kmigrated and kswapd at boot, as subsys_initcall does. Default true. */
   readonly autostart?: boolean
+  /** Most live processes (exec and fork fail with ENOSPC beyond). Default MAX_PROCESSES. */
+  readonly maxProcesses?: number
+  /** Most VMAs a process may have (exec fails with E2BIG beyond). Default MAX_VMAS. */
+  readonly maxVmas?: number
 }
 
 export const KSCAND_PID = 90
@@ -115,6 +121,13 @@ export class Kernel {
   readonly hotThreshold: number
   readonly hotRateQ: number
   readonly maxMigrateInfo: number
+  readonly maxProcesses: number
+  readonly maxVmas: number
+  /**
+   * Asked before a process is created (exec, fork), after its spec validated: throws a
+   * KernelError to refuse it, nothing having changed. The state file's size budget.
+   */
+  admitProcess: ((spec: ProcessSpec) => void) | null = null
   demotion_enabled: boolean
   /** Virtual ms that per-page next-access times are relative to. */
   timeBase = 0
@@ -146,6 +159,13 @@ export class Kernel {
     this.hotThreshold = checkNumber('hotThreshold', config.hotThreshold ?? 0.5, 1e-9, 1e9)
     this.hotRateQ = quantizeRate(this.hotThreshold)
     this.maxMigrateInfo = checkInt('maxMigrateInfo', config.maxMigrateInfo ?? 1 << 20, 0, 2 ** 31)
+    this.maxProcesses = checkInt(
+      'maxProcesses',
+      config.maxProcesses ?? MAX_PROCESSES,
+      1,
+      MAX_PROCESSES,
+    )
+    this.maxVmas = checkInt('maxVmas', config.maxVmas ?? MAX_VMAS, 1, MAX_VMAS)
     this.demotion_enabled = config.demotionEnabled ?? true
     this.sched = new Scheduler(this.tracer)
     this.kscand = new Kscand(this, KSCAND_PID)
@@ -259,10 +279,17 @@ export class Kernel {
     const maxPages = this.machine.nodes.reduce((s, n) => s + n.pages, 0)
     if (spec.vmas && spec.size !== undefined) throw einval('give either size or vmas, not both')
     const vmaSpecs = spec.vmas ?? [{ kind: 'anon' as const, size: spec.size as number }]
+    if (Array.isArray(vmaSpecs) && vmaSpecs.length > this.maxVmas) {
+      throw new KernelError('E2BIG', `${vmaSpecs.length} VMAs; a process may have ${this.maxVmas}`)
+    }
     const vmas = layoutVmas(vmaSpecs, maxPages)
     const workload: WorkloadSpec = spec.workload ?? { pattern: 'uniform' }
     const accessRate = spec.accessRate ?? 1e6
     validateWorkload(workload, accessRate)
+    if (this.procList.length >= this.maxProcesses) {
+      throw new KernelError('ENOSPC', `${this.procList.length} processes: the most there can be`)
+    }
+    this.admitProcess?.(spec)
     const policy: PolicySpec = spec.policy ?? { mode: 'local' }
     const pid = this.nextPid
     const seed = deriveSeed(this.seed, pid)

@@ -4,7 +4,7 @@
  *   node (u8), folio flags (u8), quantized access rate (u16), next access time (u32).
  * A PTE's Accessed bit is set iff its page's next access time has passed.
  */
-import { PAGE_SIZE, PR_PTE_A_SCAN_SCALE_DEFAULT } from './constants.ts'
+import { MAX_VMAS, PAGE_SIZE, PR_PTE_A_SCAN_SCALE_DEFAULT } from './constants.ts'
 import { checkInt, einval } from './errors.ts'
 import type { WorkloadSpec } from './workload.ts'
 
@@ -95,7 +95,7 @@ export class Vma {
 
 export function layoutVmas(specs: readonly VmaSpec[], maxPages: number): Vma[] {
   if (!Array.isArray(specs) || specs.length === 0) throw einval('a process needs at least one VMA')
-  checkInt('number of VMAs', specs.length, 1, 4096)
+  checkInt('number of VMAs', specs.length, 1, MAX_VMAS)
   const vmas: Vma[] = []
   let addr = MMAP_BASE
   let first = 0

@@ -28,9 +28,10 @@ const ERROR_DESCRIPTIONS = {
   404: 'ENOENT / ESRCH: no such file, thread or process',
   405: 'EOPNOTSUPP: the method does not apply; see the Allow header',
   412: 'ESTALE: If-Match does not match the current ETag; nothing changed',
-  413: 'E2BIG: the body is larger than the limit',
+  413: 'E2BIG: the body, the VMAs of a process or the state file would pass their limit',
   415: 'EINVAL: unsupported content type',
-  507: 'ENOMEM: the simulated machine lacks the memory',
+  503: 'EAGAIN: too much queued, or shutting down; retry after Retry-After',
+  507: 'ENOMEM: the simulated machine lacks the memory; ENOSPC: MAX_PROCESSES is reached',
 } as const
 
 export type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS

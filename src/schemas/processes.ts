@@ -3,7 +3,12 @@
  * which stays the authority and validates again) and what the reads return.
  */
 import { z } from 'zod'
-import { PAGE_SIZE, PR_GET_PTE_A_SCAN_SCALE, PR_SET_PTE_A_SCAN_SCALE } from '../kernel/constants.ts'
+import {
+  MAX_VMAS,
+  PAGE_SIZE,
+  PR_GET_PTE_A_SCAN_SCALE,
+  PR_SET_PTE_A_SCAN_SCALE,
+} from '../kernel/constants.ts'
 import { VMA_KINDS } from '../kernel/mm.ts'
 
 const Bytes = z
@@ -57,7 +62,12 @@ export const ProcessSpec = z
       .regex(/^[\x21-\x7e]{1,15}$/)
       .describe('1 to 15 printable characters, no spaces'),
     size: Bytes.optional().describe('one anonymous VMA of this size (or give vmas)'),
-    vmas: z.array(VmaSpec).min(1).max(4096).optional().describe('explicit layout (or give size)'),
+    vmas: z
+      .array(VmaSpec)
+      .min(1)
+      .max(MAX_VMAS)
+      .optional()
+      .describe('explicit layout (or give size)'),
     policy: PolicySpec.optional(),
     workload: WorkloadSpec.optional(),
     accessRate: z
