@@ -31,6 +31,11 @@ import { MAX_STATE_BYTES, type StateFile, StateTooLargeError } from './state-fil
 import type { SysfsFile } from './sysfs/table.ts'
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
+/** The constant pieces of the process records (see `parts`). */
+const FIRST = Buffer.from('{"spec":')
+const NEXT = Buffer.from(',{"spec":')
+const SCALE = Array.from({ length: 11 }, (_, s) => Buffer.from(`,"pte_scan_scale":${s}}`))
+const CLOSE = Buffer.from(']}')
 /** Default of WRITE_QUEUE. */
 export const DEFAULT_WRITE_QUEUE = 256
 /** Seconds a write turned away by a full write queue is told to wait. */
@@ -60,7 +65,7 @@ export class Persistence {
   readonly written = new Set<string>()
   private readonly writable: readonly SysfsFile[]
   /** Each spec's JSON, computed once per spec (a fork shares its parent's). */
-  private readonly specJson = new WeakMap<ProcessSpec, string>()
+  private readonly specJson = new WeakMap<ProcessSpec, Buffer>()
   /** Bytes of the file kept for everything but the processes: tunables at their longest. */
   private readonly reserved: number
   saves = 0
@@ -85,44 +90,48 @@ export class Persistence {
   }
 
   /**
-   * The state the file records, as `JSON.stringify` of a MachineState, built from pieces: the tunables and threads (small), and a
-   * record per process whose spec's JSON is computed once. `without` is left out.
+   * The state the file records, as the pieces of `JSON.stringify` of a MachineState: the
+   * tunables and threads (small, built each time), then per process its spec's JSON (one
+   * buffer per spec, made once) between shared constant pieces. Nothing large is built or
+   * copied on the event loop. `without` is left out.
    */
-  stateJson(without?: Process): string {
+  parts(without?: Process): Buffer[] {
     const k = this.kernel
     const tunables: Record<string, string> = {}
     for (const f of this.writable)
       if (this.written.has(f.path)) tunables[f.path] = f.show().trimEnd()
     const threads: Record<string, string> = {}
     for (const t of k.threads()) threads[t.comm] = t.state === 'stopped' ? 'stopped' : 'running'
-    const records: string[] = []
+    const parts: Buffer[] = [
+      Buffer.from(
+        `{"tunables":${JSON.stringify(tunables)},"threads":${JSON.stringify(threads)},"processes":[`,
+      ),
+    ]
     for (const p of k.processList()) {
-      if (p !== without) records.push(this.record(p.spec, p.mm.pte_scan_scale))
+      if (p === without) continue
+      parts.push(parts.length === 1 ? FIRST : NEXT, this.spec(p.spec), SCALE[p.mm.pte_scan_scale])
     }
-    return (
-      `{"tunables":${JSON.stringify(tunables)},"threads":${JSON.stringify(threads)},` +
-      `"processes":[${records.join(',')}]}`
-    )
+    parts.push(CLOSE)
+    return parts
   }
 
-  private record(spec: ProcessSpec, scale: number): string {
+  private spec(spec: ProcessSpec): Buffer {
     let json = this.specJson.get(spec)
     if (json === undefined) {
-      json = JSON.stringify(spec)
+      json = Buffer.from(JSON.stringify(spec))
       this.specJson.set(spec, json)
     }
-    return `{"spec":${json},"pte_scan_scale":${scale}}`
+    return json
   }
 
   /**
    * The kernel's `admitProcess`: E2BIG when the process's record would not fit in the state
-   * file next to the others (each counted with a two-digit scale, its longest) and the
-   * reserve for the tunables.
+   * file next to the others (each counted at its longest) and the reserve for the tunables.
    */
   admit(spec: ProcessSpec): void {
     let bytes = this.reserved
-    for (const p of [...this.kernel.processList().map((q) => q.spec), spec]) {
-      bytes += this.record(p, 10).length + 1
+    for (const s of [...this.kernel.processList().map((q) => q.spec), spec]) {
+      bytes += NEXT.length + this.spec(s).length + SCALE[10].length
     }
     if (bytes > MAX_STATE_BYTES) {
       throw new KernelError(
@@ -135,7 +144,7 @@ export class Persistence {
   /** Saves the current state (if it changed, or `force`), synchronously: boot and shutdown. */
   save(force = false): void {
     try {
-      if (this.file.saveJson(this.stateJson(), force)) this.wrote()
+      if (this.file.saveParts(this.parts(), force)) this.wrote()
     } catch (err) {
       this.failures++
       throw err
@@ -147,9 +156,9 @@ export class Persistence {
    * it is durable. Throws the HttpError to answer when it cannot be saved.
    */
   async saveAsync(without?: Process): Promise<void> {
-    const json = this.stateJson(without)
+    const parts = this.parts(without)
     try {
-      if (await this.file.saveJsonAsync(json)) this.wrote()
+      if (await this.file.saveAsync(parts)) this.wrote()
     } catch (err) {
       this.failures++
       if (err instanceof StateTooLargeError) throw new HttpError('E2BIG', err.message)

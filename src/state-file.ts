@@ -22,7 +22,7 @@ import {
   renameSync,
   type Stats,
   statSync,
-  writeSync,
+  writevSync,
 } from 'node:fs'
 import { open, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -100,12 +100,20 @@ const TMP_FLAGS =
   constants.O_NOFOLLOW |
   constants.O_NONBLOCK
 
+const END = Buffer.from('}\n')
+
+/** Throws unless all of `data` was written (libuv loops over IOV_MAX pieces itself). */
+function checkWritten(written: number, data: readonly Buffer[]): void {
+  const bytes = data.reduce((sum, p) => sum + p.length, 0)
+  if (written !== bytes) throw new Error(`short write: ${written} of ${bytes} bytes`)
+}
+
 /** Writes `data` to `path` atomically and durably (see the module comment). */
-export function writeFileAtomic(path: string, data: Buffer): void {
+export function writeFileAtomic(path: string, data: readonly Buffer[]): void {
   const tmp = `${path}.tmp`
   const fd = openSync(tmp, TMP_FLAGS, 0o600)
   try {
-    writeSync(fd, data)
+    checkWritten(writevSync(fd, data), data)
     fsyncSync(fd)
   } finally {
     closeSync(fd)
@@ -120,11 +128,11 @@ export function writeFileAtomic(path: string, data: Buffer): void {
 }
 
 /** writeFileAtomic with the I/O off the event loop. */
-export async function writeFileAtomicAsync(path: string, data: Buffer): Promise<void> {
+export async function writeFileAtomicAsync(path: string, data: readonly Buffer[]): Promise<void> {
   const tmp = `${path}.tmp`
   const file = await open(tmp, TMP_FLAGS, 0o600)
   try {
-    await file.writeFile(data)
+    checkWritten((await file.writev([...data])).bytesWritten, data)
     await file.sync()
   } finally {
     await file.close()
@@ -154,8 +162,8 @@ function firstIssue(err: z.ZodError): string {
 }
 
 export class StateFile {
-  /** The JSON of the state last written or read, to skip saves that change nothing. */
-  private last: string | null = null
+  /** The pieces of the state last written or read, to skip saves that change nothing. */
+  private last: readonly Buffer[] | null = null
 
   constructor(readonly path: string) {}
 
@@ -190,7 +198,7 @@ export class StateFile {
     }
     const doc = StateDocument.safeParse(json)
     if (!doc.success) throw new StateFileError(this.path, 'corrupt', firstIssue(doc.error))
-    this.last = JSON.stringify(doc.data.state)
+    this.last = [Buffer.from(JSON.stringify(doc.data.state))]
     return doc.data.state
   }
 
@@ -199,39 +207,49 @@ export class StateFile {
    * wrote. Throws (with the file left as it was) when the write fails.
    */
   save(state: MachineState, force = false): boolean {
-    return this.saveJson(JSON.stringify(state), force)
+    return this.saveParts([Buffer.from(JSON.stringify(state))], force)
   }
 
-  /** save() of a state given as its JSON text (`JSON.stringify(state)`). */
-  saveJson(json: string, force = false): boolean {
-    if (json === this.last && !force) return false
-    writeFileAtomic(this.path, this.document(json))
-    this.last = json
+  /**
+   * save() of a state given as the pieces of its JSON text (`JSON.stringify(state)` cut
+   * anywhere), written as they are: unchanged pieces (the same buffers) cost nothing.
+   */
+  saveParts(parts: readonly Buffer[], force = false): boolean {
+    if (!force && this.holds(parts)) return false
+    writeFileAtomic(this.path, this.document(parts))
+    this.last = parts
     return true
   }
 
-  /** saveJson() with the I/O off the event loop; resolves once the file is durable. */
-  async saveJsonAsync(json: string): Promise<boolean> {
-    if (json === this.last) return false
-    await writeFileAtomicAsync(this.path, this.document(json))
-    this.last = json
+  /** saveParts() with the I/O off the event loop; resolves once the file is durable. */
+  async saveAsync(parts: readonly Buffer[]): Promise<boolean> {
+    if (this.holds(parts)) return false
+    await writeFileAtomicAsync(this.path, this.document(parts))
+    this.last = parts
     return true
   }
 
-  /** The file's bytes; throws StateTooLargeError past what load() reads. */
-  private document(json: string): Buffer {
+  private holds(parts: readonly Buffer[]): boolean {
+    const last = this.last
+    if (last?.length !== parts.length) return false
+    return parts.every((p, i) => p === last[i] || p.equals(last[i]))
+  }
+
+  /** The file's pieces; throws StateTooLargeError past what load() reads. */
+  private document(parts: readonly Buffer[]): Buffer[] {
     const envelope = {
       format: STATE_FORMAT,
       version: STATE_VERSION,
       savedAt: new Date().toISOString(),
     }
-    const data = Buffer.from(`${JSON.stringify(envelope).slice(0, -1)},"state":${json}}\n`)
-    if (data.length > MAX_STATE_BYTES) {
+    const doc = [Buffer.from(`${JSON.stringify(envelope).slice(0, -1)},"state":`), ...parts, END]
+    const bytes = doc.reduce((sum, p) => sum + p.length, 0)
+    if (bytes > MAX_STATE_BYTES) {
       throw new StateTooLargeError(
-        `the state file would take ${data.length} bytes; it may take at most ${MAX_STATE_BYTES}`,
+        `the state file would take ${bytes} bytes; it may take at most ${MAX_STATE_BYTES}`,
       )
     }
-    return data
+    return doc
   }
 
   /** Renames the file to `<path>.corrupt-<time>` and returns the new name. */
