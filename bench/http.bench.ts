@@ -50,7 +50,7 @@ async function reqPerSec(opts: Options): Promise<number> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 /** p99 of sequential GETs on `concurrency` keep-alive connections for `ms` of wall time. */
-async function p99(url: string, ms: number, concurrency = 4): Promise<number> {
+export async function p99(url: string, ms: number, concurrency = 4): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
   const latencies: number[] = []
   const end = performance.now() + ms

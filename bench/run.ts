@@ -6,12 +6,14 @@
 import { eventsSuite } from './events.bench.ts'
 import { httpSuite } from './http.bench.ts'
 import { kernelSuite } from './kernel.bench.ts'
+import { stateSuite } from './state.bench.ts'
 import { type BenchRow, type BenchSuite, renderTable } from './table.ts'
 
 const suites: Record<string, BenchSuite> = {
   kernel: kernelSuite,
   http: httpSuite,
   events: eventsSuite,
+  state: stateSuite,
 }
 
 const only = process.argv.slice(2)
