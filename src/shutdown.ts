@@ -2,7 +2,7 @@
  * Graceful shutdown on SIGTERM/SIGINT (and on a fatal error), in this order:
  *
  * 1. /readyz answers 503 (after SHUTDOWN_DRAIN_MS, for load balancers to notice);
- * 2. the simulation stops (a clock step in flight returns where it got to);
+ * 2. the simulation stops (a clock step in flight stops where it got to and answers 503);
  * 3. `server.close()`: websocket subscribers get close 1001, the listener closes (new
  *    connections are refused), requests in flight finish, idle keep-alives are closed;
  *    websockets that have not closed after SHUTDOWN_WS_GRACE_MS (a client that stopped
