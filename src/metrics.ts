@@ -71,15 +71,26 @@ const MISNAMED_DEFAULTS = [
 
 const THREAD_STATES = ['running', 'sleeping', 'paused', 'stopped'] as const
 
-/** `/sys/kernel/mm/kscand/scan_sleep_ms` → `tunable_kscand_scan_sleep_seconds`, ×0.001. */
-export function tunableMetric(path: string): { name: string; scale: number } {
+/**
+ * `/sys/kernel/mm/kscand/scan_sleep_ms` → `tunable_kscand_scan_sleep_seconds`, ×0.001; MB and
+ * MB/s knobs in bytes; `/proc/sys/kernel/x` → `tunable_sysctl_kernel_x`.
+ */
+export function tunableMetric(path: string): { name: string; scale: number; unit?: string } {
   const slug = path
     .replace(/^\/sys\/kernel\/mm\//, '')
     .replace(/^\/sys\//, '')
+    .replace(/^\/proc\/sys\//, 'sysctl_')
     .replace(/[^A-Za-z0-9]+/g, '_')
-  return slug.endsWith('_ms')
-    ? { name: `tunable_${slug.slice(0, -3)}_seconds`, scale: 1e-3 }
-    : { name: `tunable_${slug}`, scale: 1 }
+  const units = [
+    ['_ms', 'seconds', 1e-3],
+    ['_mb', 'bytes', 2 ** 20],
+    ['_MBps', 'bytes_per_second', 2 ** 20],
+  ] as const
+  for (const [suffix, unit, scale] of units) {
+    if (slug.endsWith(suffix))
+      return { name: `tunable_${slug.slice(0, -suffix.length)}_${unit}`, scale, unit }
+  }
+  return { name: `tunable_${slug}`, scale: 1 }
 }
 
 function numeric(v: unknown): number {
@@ -125,9 +136,9 @@ export class Metrics {
     }
 
     for (const f of sysfsTable(k).filter((file) => file.write)) {
-      const { name, scale } = tunableMetric(f.path)
+      const { name, scale, unit } = tunableMetric(f.path)
       const doc = f.doc.split(/(?<=\.)\s/)[0]
-      gauge(name, `${f.path}${scale === 1 ? '' : ' (in seconds)'}: ${doc}`, [], () =>
+      gauge(name, `${f.path}${unit ? ` (in ${unit.replace(/_/g, ' ')})` : ''}: ${doc}`, [], () =>
         one(numeric(f.json()) * scale),
       )
     }

@@ -31,7 +31,9 @@ import {
   type PolicySpec,
   Process,
   type ProcessSpec,
+  PTE_PROTNONE,
 } from './mm.ts'
+import { NUMA_BALANCING_MAX, NumaBalancing } from './numa-balancing.ts'
 import { deriveSeed } from './prng.ts'
 import { NEVER, quantizeRate, RATE } from './rate.ts'
 import { type Kthread, Scheduler } from './sched.ts'
@@ -51,6 +53,14 @@ export interface CostModel {
   readonly checkNs: number
   /** One page examined by kswapd's clock. */
   readonly reclaimScanNs: number
+  /** NUMA balancing: one task_numa_work() call (mmap lock, window setup, TLB flushes). */
+  readonly numabScanNs: number
+  /** NUMA balancing: one PTE walked by change_prot_numa(). */
+  readonly numabPteNs: number
+  /** NUMA balancing: one hint fault in do_numa_page(), without a migration. */
+  readonly hintFaultNs: number
+  /** NUMA balancing: one synchronous folio migration in the faulting task. */
+  readonly numabMigrateNs: number
 }
 
 export const DEFAULT_COSTS: CostModel = {
@@ -59,6 +69,11 @@ export const DEFAULT_COSTS: CostModel = {
   migrateNs: 5000,
   checkNs: 200,
   reclaimScanNs: 50,
+  // Calibrated in docs/numa-balancing.md §8.
+  numabScanNs: 10_000,
+  numabPteNs: 76,
+  hintFaultNs: 2_000,
+  numabMigrateNs: 28_900,
 }
 
 /**
@@ -93,6 +108,8 @@ export interface KernelConfig {
   readonly maxMigrateInfo?: number
   /** /sys/kernel/mm/numa/demotion_enabled at boot. */
   readonly demotionEnabled?: boolean
+  /** kernel.numa_balancing at boot (0–4, default 0: kscand alone). */
+  readonly numaBalancing?: number
   /** Start kscand, kmigrated and kswapd at boot, as subsys_initcall does. Default true. */
   readonly autostart?: boolean
   /** Most live processes (exec and fork fail with ENOSPC beyond). Default MAX_PROCESSES. */
@@ -117,7 +134,8 @@ export class Kernel {
   readonly vmstat = new Vmstat()
   readonly costs: CostModel
   readonly quirks: Quirks
-  readonly numa_balancing_scan_delay_ms: number
+  /** sysctl_numa_balancing_scan_delay (debugfs scan_delay_ms), shared with kscand. */
+  numa_balancing_scan_delay_ms: number
   readonly hotThreshold: number
   readonly hotRateQ: number
   readonly maxMigrateInfo: number
@@ -134,6 +152,7 @@ export class Kernel {
   readonly kscand: Kscand
   readonly kmigrated: Kmigrated
   readonly kswapd: Kswapd[]
+  readonly numab: NumaBalancing
   private readonly procs = new Map<number, Process>()
   private procList: Process[] = []
   private nextPid = FIRST_PID
@@ -173,6 +192,10 @@ export class Kernel {
     this.kswapd = this.machine.nodes
       .filter((n) => n.toptier)
       .map((n) => new Kswapd(this, n.id, KSWAPD_PID_BASE + n.id))
+    this.numab = new NumaBalancing(this)
+    this.numab.store_mode(
+      checkInt('numaBalancing', config.numaBalancing ?? 0, 0, NUMA_BALANCING_MAX),
+    )
     if (config.autostart ?? true) for (const t of this.threads()) this.sched.start(t)
   }
 
@@ -300,7 +323,8 @@ export class Kernel {
       this.machine.nodes.length,
     )
     // Place every page (first touch at exec) before anything global changes.
-    const used = this.placePages(mm, policy)
+    const cpuNode = this.taskCpuNode(policy)
+    const used = this.placePages(mm, policy, cpuNode)
     this.nextPid++
     const now = this.sched.now
     const nowRel = now - this.timeBase
@@ -335,6 +359,7 @@ export class Kernel {
     this.procList = [...this.procList, proc]
     // kscand_fork() runs in the parent's dup_mmap(); kscand_execve() in the new image.
     this.kscand.enter(mm, parent ?? proc)
+    this.numab.taskInit(proc, cpuNode)
     for (const node of this.machine.nodes) {
       if (node.toptier && node.free < node.wmarkLow) this.wakeupKswapd(node.id)
     }
@@ -349,7 +374,7 @@ export class Kernel {
    * ENOMEM without touching the machine. Like the page allocator, a first pass keeps each
    * node above its low watermark and a second pass goes down to the min watermark.
    */
-  private placePages(mm: MmStruct, policy: PolicySpec): number[] {
+  private placePages(mm: MmStruct, policy: PolicySpec, cpuNode: number): number[] {
     const { machine } = this
     const nrNodes = machine.nodes.length
     const used = new Array<number>(nrNodes).fill(0)
@@ -360,14 +385,9 @@ export class Kernel {
     }
     let order: number[]
     switch (policy?.mode) {
-      case 'local': {
-        const cpuNode =
-          policy.cpuNode ??
-          machine.nodes.filter((n) => n.cpus).sort((a, b) => b.free - a.free || a.id - b.id)[0].id
-        if (!machine.node(cpuNode).cpus) throw einval(`policy.cpuNode ${cpuNode} has no cpus`)
+      case 'local':
         order = machine.zonelist(cpuNode)
         break
-      }
       case 'preferred':
         order = machine.zonelist(machine.node(policy.node).id)
         break
@@ -414,6 +434,34 @@ export class Kernel {
     return used
   }
 
+  /**
+   * The node the process's task runs on: the local policy's CPU node (by default the CPU node
+   * with most free memory), else the CPU node nearest the policy's first node.
+   */
+  private taskCpuNode(policy: PolicySpec): number {
+    const { machine } = this
+    const nearestCpu = (from: number) =>
+      machine.zonelist(machine.node(from).id).find((n) => machine.nodes[n].cpus)!
+    switch (policy?.mode) {
+      case 'local': {
+        const cpuNode =
+          policy.cpuNode ??
+          machine.nodes.filter((n) => n.cpus).sort((a, b) => b.free - a.free || a.id - b.id)[0].id
+        if (!machine.node(cpuNode).cpus) throw einval(`policy.cpuNode ${cpuNode} has no cpus`)
+        return cpuNode
+      }
+      case 'preferred':
+        return nearestCpu(policy.node)
+      case 'bind':
+      case 'interleave':
+        if (!Array.isArray(policy.nodes) || policy.nodes.length === 0)
+          throw einval('policy.nodes must list nodes')
+        return nearestCpu(policy.nodes[0])
+      default:
+        throw einval('policy.mode must be local, preferred, bind or interleave')
+    }
+  }
+
   /** exit(): the last user of the mm goes; kscand forgets it (§7.2) and its pages are freed. */
   exit(pid: number): void {
     const proc = this.process(pid)
@@ -422,6 +470,7 @@ export class Kernel {
     this.procs.delete(pid)
     this.procList = this.procList.filter((p) => p !== proc)
     this.kscand.exit(mm, proc)
+    this.numab.taskExit(proc)
     for (let n = 0; n < mm.pagesOnNode.length; n++) {
       this.machine.nodes[n].free += mm.pagesOnNode[n]
       mm.pagesOnNode[n] = 0
@@ -448,6 +497,10 @@ export class Kernel {
     const src = mm.node[page]
     const nodes = this.machine.nodes
     mm.node[page] = dest
+    // The new PTE is built from vm_page_prot (no longer PROT_NONE), and folio_migrate_flags()
+    // resets _last_cpupid across tiers.
+    mm.flags[page] &= ~PTE_PROTNONE
+    if (nodes[src].toptier !== nodes[dest].toptier) this.numab.folioMigrated(mm, page)
     nodes[src].free++
     nodes[dest].free--
     mm.pagesOnNode[src]--

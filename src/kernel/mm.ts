@@ -16,6 +16,11 @@ export const PG_LRU = 8
 export const PG_UNEVICTABLE = 16
 /** folio_maybe_mapped_shared(): mapped by more than one process. */
 export const PG_SHARED = 32
+/**
+ * Not a folio flag: the page's PTE is PROT_NONE for a NUMA hinting fault (change_prot_numa).
+ * Each page is mapped once, so its one PTE's state can live beside the folio's flags.
+ */
+export const PTE_PROTNONE = 64
 /** is_valid_folio() rejects these (§7.5). */
 export const PG_INVALID = PG_UNEVICTABLE | PG_SHARED
 

@@ -65,6 +65,8 @@ export class Kthread {
   token = 0
   waitingOn: Wait | null = null
   pending: Wait | null = null
+  /** A user task scheduled like a kthread (NUMA balancing's work): no kthread_* tracepoints. */
+  userTask = false
 
   constructor(
     readonly comm: string,
@@ -408,6 +410,6 @@ export class Scheduler {
   }
 
   private trace(t: Kthread, id: number, args: (number | string)[]): void {
-    if (this.tracer.enabled(id)) this.tracer.emit(t.nowUs(), t.pid, t.comm, id, args)
+    if (!t.userTask && this.tracer.enabled(id)) this.tracer.emit(t.nowUs(), t.pid, t.comm, id, args)
   }
 }

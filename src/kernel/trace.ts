@@ -18,7 +18,7 @@ export interface EventDecl {
   readonly name: string
   readonly doc: string
   readonly fields: readonly FieldDecl[]
-  /** printf-style format, as in TP_printk (%p, %ld, %lu, %d, %u, %s). */
+  /** printf-style format, as in TP_printk (%p, %ld, %lu, %lX, %d, %u, %s). */
   readonly fmt: string
 }
 
@@ -74,6 +74,34 @@ export const EVENTS = [
       { name: 'mfailed', type: 'int', doc: 'failures in the current 1024-attempt window' },
     ],
     fmt: 'mm = %p rc = %d node = %d msuccess = %d mfailed = %d ',
+  },
+  {
+    system: 'sched',
+    name: 'sched_skip_vma_numa',
+    doc: 'task_numa_work() skipped a VMA, in the task it scans for (docs/numa-balancing.md §3): reason unsuitable, shared_ro, inaccessible, scan_delay, pid_inactive, ignore_pid_inactive (scanned after all: a half-scanned VMA) or seq_completed.',
+    fields: [
+      { name: 'numa_scan_offset', type: 'ulong', doc: 'mm->numa_scan_offset' },
+      { name: 'vm_start', type: 'ulong', doc: 'first address of the VMA' },
+      { name: 'vm_end', type: 'ulong', doc: 'end address of the VMA' },
+      { name: 'reason', type: 'str', doc: 'enum numa_vmaskip_reason, printed symbolically' },
+    ],
+    fmt: 'numa_scan_offset=%lX vm_start=%lX vm_end=%lX reason=%s',
+  },
+  {
+    system: 'migrate',
+    name: 'mm_migrate_pages',
+    doc: 'migrate_pages() finished a call; emitted for the NUMA hint-fault migrations, which move one folio per call (docs/numa-balancing.md §4).',
+    fields: [
+      { name: 'nr_succeeded', type: 'ulong', doc: 'folios migrated' },
+      { name: 'nr_failed', type: 'ulong', doc: 'folios that could not be migrated' },
+      { name: 'thp_succeeded', type: 'ulong', doc: 'THPs migrated' },
+      { name: 'thp_failed', type: 'ulong', doc: 'THPs not migrated' },
+      { name: 'thp_split', type: 'ulong', doc: 'THPs split' },
+      { name: 'large_folio_split', type: 'ulong', doc: 'large folios split' },
+      { name: 'mode', type: 'str', doc: 'enum migrate_mode, printed symbolically' },
+      { name: 'reason', type: 'str', doc: 'enum migrate_reason, printed symbolically' },
+    ],
+    fmt: 'nr_succeeded=%lu nr_failed=%lu thp_succeeded=%lu thp_failed=%lu thp_split=%lu large_folio_split=%lu mode=%s reason=%s',
   },
   {
     system: 'kthread',
@@ -152,9 +180,10 @@ export function formatPointer(hashed: number): string {
 export function formatEvent(ev: TraceEvent): string {
   const decl = EVENTS[ev.id] as EventDecl
   let i = 0
-  return decl.fmt.replace(/%(p|ld|lu|d|u|s)/g, (_m, conv: string) => {
+  return decl.fmt.replace(/%(p|ld|lu|lX|d|u|s)/g, (_m, conv: string) => {
     const v = ev.args[i++]
-    return conv === 'p' ? formatPointer(v as number) : String(v)
+    if (conv === 'p') return formatPointer(v as number)
+    return conv === 'lX' ? (v as number).toString(16).toUpperCase() : String(v)
   })
 }
 

@@ -5,8 +5,12 @@
  */
 export const VMSTAT_NAMES = [
   'pgpromote_success',
+  'pgpromote_candidate',
   'pgdemote_kswapd',
   'pgscan_kswapd',
+  'numa_pte_updates',
+  'numa_hint_faults',
+  'numa_hint_faults_local',
   'numa_pages_migrated',
   'nr_kscand_mm_scans',
   'nr_kscand_vma_scans',

@@ -115,3 +115,75 @@ export function kstrtobool(s: string): Parsed<boolean> {
   }
   return EINVAL
 }
+
+/** _parse_integer_fixup_radix() and _parse_integer() for base 0: `0x` hex, leading `0` octal. */
+function parseInteger0(s: string, at: number): { value: bigint; end: number; overflow: boolean } {
+  let i = at
+  let base = 10n
+  if (s[i] === '0') {
+    const x = s[i + 1]
+    if ((x === 'x' || x === 'X') && /^[0-9a-fA-F]$/.test(s[i + 2] ?? '')) {
+      base = 16n
+      i += 2
+    } else base = 8n
+  }
+  let value = 0n
+  let overflow = false
+  for (; i < s.length; i++) {
+    const d = Number.parseInt(s[i], 16)
+    if (Number.isNaN(d) || BigInt(d) >= base) break
+    value = value * base + BigInt(d)
+    if (value > U64_MAX) overflow = true
+  }
+  return { value, end: i, overflow }
+}
+
+/**
+ * kstrtoull(s, 0, &res), as debugfs' simple attributes call it: an optional `+`, then hex
+ * with `0x`, octal with a leading `0`, else decimal; one optional `\n`. Overflow is ERANGE.
+ */
+export function kstrtoull0(s: string): Parsed<bigint> {
+  const from = s.startsWith('+') ? 1 : 0
+  const r = parseInteger0(s, from)
+  if (r.overflow) return ERANGE
+  if (r.end === from) return EINVAL
+  const end = s.charCodeAt(r.end) === 0x0a ? r.end + 1 : r.end
+  return end === s.length ? ok(r.value) : EINVAL
+}
+
+/** isspace() of lib/ctype.c over ASCII. */
+const isSpace = (c: string | undefined) =>
+  c === ' ' || c === '\t' || c === '\n' || c === '\v' || c === '\f' || c === '\r'
+
+/** proc_get_long() copies at most TMPBUFLEN - 1 bytes of the number. */
+const TMPBUFLEN = 22
+const INT_MAX = 0x7fff_ffff
+
+/**
+ * The write side of proc_dointvec() for one int (kernel/sysctl.c): leading whitespace is
+ * skipped, then an optional `-`, a digit, and an unsigned long in base 0 (`0x` hex, leading
+ * `0` octal); the number must end at whitespace or at the end of the write. Whatever follows
+ * after whitespace is ignored (the kernel consumes it without parsing). Every failure is
+ * EINVAL, including an empty write, a NUL byte and a value outside int.
+ */
+export function procDointvec(buf: string): Parsed<number> {
+  let p = 0
+  let left = Math.min(buf.length, 4095)
+  while (left > 0 && isSpace(buf[p])) {
+    p++
+    left--
+  }
+  if (!left) return EINVAL
+  const tmp = buf.slice(p, p + Math.min(left, TMPBUFLEN - 1))
+  let q = 0
+  const neg = tmp[0] === '-' && left > 1
+  if (neg) q++
+  if (!(tmp[q] >= '0' && tmp[q] <= '9')) return EINVAL
+  const r = parseInteger0(tmp, q)
+  if (r.overflow) return EINVAL
+  const len = r.end
+  if (len === TMPBUFLEN - 1) return EINVAL
+  if (len < left && !(tmp[len] === ' ' || tmp[len] === '\t' || tmp[len] === '\n')) return EINVAL
+  if (neg ? r.value > BigInt(INT_MAX) + 1n : r.value > BigInt(INT_MAX)) return EINVAL
+  return ok(neg ? -Number(r.value) : Number(r.value))
+}

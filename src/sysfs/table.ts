@@ -16,11 +16,24 @@ import {
   kstrtoint,
   kstrtouint,
   kstrtoul,
+  kstrtoull0,
   type Parsed,
+  procDointvec,
   U64_MAX,
 } from './kstrto.ts'
+import { numaBalancingFiles } from './numa-balancing.ts'
 
-const PARSERS = { kstrtouint, kstrtoul, kstrtoint, kstrtobool }
+const PARSERS = {
+  kstrtouint,
+  kstrtoul,
+  kstrtoint,
+  kstrtobool,
+  // debugfs simple attributes: kstrtoull(s, 0) of at most 23 bytes.
+  kstrtoull: (s: string) => kstrtoull0(cString(s.slice(0, 23))),
+  proc_dointvec_minmax: procDointvec,
+}
+/** Parsers that see the raw bytes (a NUL included), not the C string up to the first NUL. */
+const RAW: ReadonlySet<ParserName> = new Set(['kstrtoull', 'proc_dointvec_minmax'])
 export type ParserName = keyof typeof PARSERS
 type ParsedValue<P extends ParserName> =
   ReturnType<(typeof PARSERS)[P]> extends Parsed<infer T> ? T : never
@@ -62,16 +75,27 @@ export function rangeList(ids: readonly number[]): string {
   return parts.join(',')
 }
 
-/** Parses with `parser`, flattening every kstrto error to EINVAL as the V3 stores do. */
-function parse<P extends ParserName>(parser: P, path: string, buf: string): ParsedValue<P> {
-  const r = PARSERS[parser](cString(buf)) as Parsed<ParsedValue<P>>
+/**
+ * Parses with `parser`, flattening every kstrto error to EINVAL as the V3 stores do, unless
+ * the store passes the parser's errno through (`passErrno`).
+ */
+function parse<P extends ParserName>(
+  parser: P,
+  path: string,
+  buf: string,
+  passErrno = false,
+): ParsedValue<P> {
+  const r = PARSERS[parser](RAW.has(parser) ? buf : cString(buf)) as Parsed<ParsedValue<P>>
   if (r.ok) return r.value
   const shown = JSON.stringify(buf.length > 40 ? `${buf.slice(0, 40)}…` : buf)
-  throw new HttpError('EINVAL', `${path}: ${parser}(${shown}) failed with ${r.err}`)
+  throw new HttpError(
+    passErrno ? r.err : 'EINVAL',
+    `${path}: ${parser}(${shown}) failed with ${r.err}`,
+  )
 }
 
 const NodeIds = z.array(z.number().int()).describe('node ids')
-const U32 = z
+export const U32 = z
   .number()
   .int()
   .min(0)
@@ -86,6 +110,8 @@ interface Knob<P extends ParserName, T> {
   readonly doc: string
   readonly value: ZodType
   readonly extension?: boolean
+  /** The store returns the parser's errno (ERANGE …) rather than EINVAL for every failure. */
+  readonly passErrno?: boolean
   get(): T
   /** The text after the value; the value itself is `String(get())` unless given. */
   format?(v: T): string
@@ -93,7 +119,7 @@ interface Knob<P extends ParserName, T> {
   store(v: ParsedValue<P>): void
 }
 
-function knob<P extends ParserName, T>(k: Knob<P, T>): SysfsFile {
+export function knob<P extends ParserName, T>(k: Knob<P, T>): SysfsFile {
   const format = k.format ?? String
   return {
     path: k.path,
@@ -104,7 +130,7 @@ function knob<P extends ParserName, T>(k: Knob<P, T>): SysfsFile {
     value: k.value,
     show: () => `${format(k.get())}\n`,
     json: () => (k.toJson ? k.toJson(k.get()) : k.get()),
-    write: (buf) => k.store(parse(k.parser, k.path, buf)),
+    write: (buf) => k.store(parse(k.parser, k.path, buf, k.passErrno)),
   }
 }
 
@@ -337,6 +363,7 @@ export function sysfsTable(k: Kernel): SysfsFile[] {
     ...kscandFiles(k),
     ...kmigratedFiles(k),
     ...numaFiles(k),
+    ...numaBalancingFiles(k),
     ...topologyFiles(k),
     ...procFiles(k),
   ]

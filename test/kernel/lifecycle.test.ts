@@ -146,12 +146,24 @@ describe('determinism', () => {
   type Run = (k: Kernel, until: number) => void
   const atOnce: Run = (k, until) => k.run(until)
 
-  function traceOf(seed: number, withStarts = false, mmsToScan = 4096, run = atOnce): string[] {
-    const k = new Kernel({ ...DEMO_CONFIG, seed })
+  function traceOf(
+    seed: number,
+    withStarts = false,
+    mmsToScan = 4096,
+    run = atOnce,
+    numaBalancing = 0,
+  ): string[] {
+    const k = new Kernel({ ...DEMO_CONFIG, seed, numaBalancing })
     const trace = capture(k)
     k.tracer.setEnabled('kmem_scan_mm_start', withStarts)
     k.kscand.store_mms_to_scan(mmsToScan)
     for (const p of DEMO_PROCESSES) k.exec(p)
+    if (numaBalancing) {
+      // The demo's processes all have numactl policies, which NUMA balancing leaves alone: one
+      // more under the default policy, with pages on the other DRAM node and on CXL.
+      const mm = k.exec({ comm: 'local', size: 32 * MiB, policy: { mode: 'local', cpuNode: 0 } }).mm
+      for (let i = 0; i < mm.nrPages; i += 2) k.movePage(mm, i, i % 4 === 0 ? 1 : 2)
+    }
     run(k, 2500)
     k.kscand.store_scan_sleep_ms(5)
     k.prctl(1000, PR_SET_PTE_A_SCAN_SCALE, 2)
@@ -182,6 +194,17 @@ describe('determinism', () => {
     expect(a.length).toBeGreaterThan(10_000)
     expect(traceOf(42).join('\n')).toBe(a.join('\n'))
     expect(traceOf(43).join('\n')).not.toBe(a.join('\n'))
+  })
+
+  it('with NUMA balancing on (mode 3, both promoters): byte-identical per seed, in one go or step by step', () => {
+    const a = traceOf(42, false, 4096, atOnce, 3)
+    expect(a.some((l) => l.includes('mm_migrate_pages'))).toBe(true)
+    expect(traceOf(42, false, 4096, atOnce, 3).join('\n')).toBe(a.join('\n'))
+    const oneByOne: Run = (k, until) => {
+      while (!k.run(until, 1)) {}
+    }
+    expect(traceOf(42, false, 4096, oneByOne, 3).join('\n')).toBe(a.join('\n'))
+    expect(traceOf(43, false, 4096, atOnce, 3).join('\n')).not.toBe(a.join('\n'))
   })
 
   it('tracing every visit (kscand visits one by one) changes nothing else', () => {
