@@ -43,9 +43,52 @@ function bool(s: string): boolean | null {
 
 const TOP_TIER = new Set([0n, 1n])
 const K = '/sys/kernel/mm/kscand'
+const SYSCTL = '/proc/sys/kernel'
+const DEBUGFS = '/sys/kernel/debug/sched/numa_balancing'
+
+/** A base-0 number (0x hex, 0 octal, else decimal) at the start of `s`, and its length. */
+const BASE0 = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/
+
+/**
+ * proc_dointvec_minmax on one int (kernel/sysctl.c), from its rules: the raw bytes (a NUL is
+ * a byte like others), leading isspace() skipped, `-`?, a base-0 number of at most 20
+ * characters with its sign, ending at a blank, tab, newline or the end; int range; [min, max].
+ */
+function dointvec(bytes: string, min: bigint, max: bigint): Outcome {
+  const m = /^[ \t\n\v\f\r]*(-?)(.*)$/s.exec(bytes)!
+  const n = BASE0.exec(m[2])
+  if (!n) return reject
+  const rest = m[2].slice(n[1].length)
+  if (m[1].length + n[1].length >= 21) return reject
+  if (rest !== '' && !/^[ \t\n]/.test(rest)) return reject
+  const mag = BigInt(
+    n[1].length > 1 && n[1][0] === '0' && !/^0[xX]/.test(n[1]) ? `0o${n[1].slice(1)}` : n[1],
+  )
+  const v = m[1] ? -mag : mag
+  return v >= min && v <= max ? accept(v) : reject
+}
+
+/** A debugfs u32: 23 bytes, a C string, kstrtoull base 0, stored modulo 2^32. */
+function debugfsU32(bytes: string, nonZero: boolean): Outcome {
+  const s = bytes.slice(0, 23).split('\0')[0]
+  const m = /^\+?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\n?$/.exec(s)
+  if (!m) return reject
+  const digits = m[1]
+  const v = BigInt(
+    digits.length > 1 && digits[0] === '0' && !/^0[xX]/.test(digits)
+      ? `0o${digits.slice(1)}`
+      : digits,
+  )
+  if (v >= 1n << 64n) return reject
+  const stored = v % (1n << 32n)
+  return nonZero && stored === 0n ? reject : accept(stored)
+}
 
 /** What writing `bytes` to `path` must do. */
 function oracle(path: string, bytes: string): Outcome {
+  if (path === `${SYSCTL}/numa_balancing`) return dointvec(bytes, 0n, 4n)
+  if (path.startsWith(`${SYSCTL}/`)) return dointvec(bytes, 0n, 2n ** 31n - 1n)
+  if (path.startsWith(`${DEBUGFS}/`)) return debugfsU32(bytes, path.endsWith('/scan_size_mb'))
   const s = bytes.split('\0')[0]
   const name = path.split('/').pop() as string
   if (name === 'demotion_enabled' || path.includes('/quirks/')) {
@@ -251,7 +294,7 @@ const WRITABLE = sysfsTable(new Kernel({ topology: SMALL, autostart: false }))
   .map((f) => f.path)
 
 describe('fuzzing every writable file', () => {
-  it('covers the ten writable files', () => {
+  it('covers every writable file', () => {
     expect(WRITABLE).toEqual([
       `${K}/scan_enabled`,
       `${K}/scan_sleep_ms`,
@@ -263,6 +306,17 @@ describe('fuzzing every writable file', () => {
       '/sys/kernel/mm/kmigrated/quirks/scan_budget_needs_candidates',
       '/sys/kernel/mm/kmigrated/quirks/kmigrated_wait_returns_at_once',
       '/sys/kernel/mm/numa/demotion_enabled',
+      `${SYSCTL}/numa_balancing`,
+      `${SYSCTL}/numa_balancing_promote_rate_limit_MBps`,
+      `${DEBUGFS}/scan_delay_ms`,
+      `${DEBUGFS}/scan_period_min_ms`,
+      `${DEBUGFS}/scan_period_max_ms`,
+      `${DEBUGFS}/scan_size_mb`,
+      `${DEBUGFS}/hot_threshold_ms`,
+      '/sys/kernel/numab/quirks/protnone_keeps_first_time',
+      '/sys/kernel/numab/quirks/access_time_wraps',
+      '/sys/kernel/numab/quirks/scan_period_doubling',
+      '/sys/kernel/numab/quirks/threshold_creep',
     ])
   })
 
