@@ -83,8 +83,19 @@ export function processStatus(kernel: Kernel, p: Process): Record<string, string
     VmPTE: Math.ceil((p.mm.nrPages * 8) / 1024),
     VmSwap: 0,
     PTEAScanScale: p.mm.pte_scan_scale,
-    Threads: 1,
+    Threads: p.spec.closedLoop?.threads ?? 1,
     Mems_allowed_list: rangeList(kernel.machine.nodes.map((n) => n.id)),
+    ...closedLoopStatus(kernel, p),
+  }
+}
+
+/** Extension lines of a closed-loop process: its budget and, once spent, its time to finish. */
+function closedLoopStatus(kernel: Kernel, p: Process): Record<string, string> {
+  const loop = kernel.closedLoops.get(p)
+  if (!loop) return {}
+  return {
+    Accesses: `${Math.floor(loop.done)}/${loop.spec.accesses}`,
+    TimeToFinish: loop.timeToFinishMs === null ? '-' : `${loop.timeToFinishMs.toFixed(3)} ms`,
   }
 }
 

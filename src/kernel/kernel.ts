@@ -7,6 +7,7 @@
  * KernelError (EINVAL, ESRCH, ENOMEM, …) that names the problem.
  */
 import { nextAccessAfter } from './access.ts'
+import { ClosedLoops, validateClosedLoop } from './closed-loop.ts'
 import {
   MAX_PROCESSES,
   MAX_VMAS,
@@ -153,6 +154,7 @@ export class Kernel {
   readonly kmigrated: Kmigrated
   readonly kswapd: Kswapd[]
   readonly numab: NumaBalancing
+  readonly closedLoops = new ClosedLoops(this)
   private readonly procs = new Map<number, Process>()
   private procList: Process[] = []
   private nextPid = FIRST_PID
@@ -307,7 +309,13 @@ export class Kernel {
     }
     const vmas = layoutVmas(vmaSpecs, maxPages)
     const workload: WorkloadSpec = spec.workload ?? { pattern: 'uniform' }
-    const accessRate = spec.accessRate ?? 1e6
+    const closedLoop = spec.closedLoop
+    if (closedLoop !== undefined) {
+      if (spec.accessRate !== undefined) throw einval('give either accessRate or closedLoop')
+      validateClosedLoop(closedLoop, workload)
+    }
+    // A closed-loop process gets its rates from its loop once placed.
+    const accessRate = closedLoop ? 0 : (spec.accessRate ?? 1e6)
     validateWorkload(workload, accessRate)
     if (this.procList.length >= this.maxProcesses) {
       throw new KernelError('ENOSPC', `${this.procList.length} processes: the most there can be`)
@@ -357,9 +365,12 @@ export class Kernel {
     )
     this.procs.set(pid, proc)
     this.procList = [...this.procList, proc]
+    // Each thread is a user of the mm.
+    if (closedLoop) mm.mm_users = closedLoop.threads
     // kscand_fork() runs in the parent's dup_mmap(); kscand_execve() in the new image.
     this.kscand.enter(mm, parent ?? proc)
     this.numab.taskInit(proc, cpuNode)
+    if (closedLoop) this.closedLoops.start(proc, closedLoop)
     for (const node of this.machine.nodes) {
       if (node.toptier && node.free < node.wmarkLow) this.wakeupKswapd(node.id)
     }
@@ -386,7 +397,9 @@ export class Kernel {
     let order: number[]
     switch (policy?.mode) {
       case 'local':
-        order = machine.zonelist(cpuNode)
+        order = machine.zonelist(
+          policy.memNode === undefined ? cpuNode : machine.node(policy.memNode).id,
+        )
         break
       case 'preferred':
         order = machine.zonelist(machine.node(policy.node).id)
@@ -471,6 +484,7 @@ export class Kernel {
     this.procList = this.procList.filter((p) => p !== proc)
     this.kscand.exit(mm, proc)
     this.numab.taskExit(proc)
+    this.closedLoops.exit(proc)
     for (let n = 0; n < mm.pagesOnNode.length; n++) {
       this.machine.nodes[n].free += mm.pagesOnNode[n]
       mm.pagesOnNode[n] = 0
@@ -483,6 +497,7 @@ export class Kernel {
     if (!this.procs.has(proc.pid)) return
     const mm = proc.mm
     const before = mm.rateQ.slice()
+    proc.phase = 1
     assignRates(proc.workload, proc.accessRate, mm.accessedPages(), mm.rateQ, proc.seed, 1)
     const nowRel = this.sched.now - this.timeBase
     for (let i = 0; i < mm.nrPages; i++) {
@@ -622,6 +637,8 @@ export class Kernel {
     const q = mm.quality
     const slot = this.kscand.slotOf(mm)
     const kslot = this.kmigrated.lookup(mm)
+    const task = this.numab.task(proc)
+    const loop = this.closedLoops.get(proc)
     return {
       pid,
       comm: proc.comm,
@@ -650,6 +667,27 @@ export class Kernel {
             fratio: kslot.fratio,
             msuccess: kslot.msuccess,
             mfailed: kslot.mfailed,
+          }
+        : null,
+      numa:
+        task && task.scans > 0
+          ? {
+              numa_scan_seq: task.mm_numa_scan_seq,
+              numa_scan_period: task.numa_scan_period,
+              numa_scan_offset: task.numa_scan_offset,
+              numa_pages_migrated: task.numa_pages_migrated,
+              numa_preferred_nid: task.numa_preferred_nid,
+              scanNs: task.scanNs,
+              faultNs: task.faultNs,
+            }
+          : null,
+      closedLoop: loop
+        ? {
+            ...loop.spec,
+            done: loop.done,
+            stalledNs: loop.stalledNs,
+            finishedAt: loop.finishedAt,
+            timeToFinishMs: loop.timeToFinishMs,
           }
         : null,
     }
@@ -691,4 +729,24 @@ export interface ProcessStats {
     address: number
   } | null
   migration: { pending: number; fratio: number; msuccess: number; mfailed: number } | null
+  /** The NUMA-balancing fields of its task, once it scanned. */
+  numa: {
+    numa_scan_seq: number
+    numa_scan_period: number
+    numa_scan_offset: number
+    numa_pages_migrated: number
+    numa_preferred_nid: number
+    /** CPU time the task spent in task_numa_work, and in hint faults with their migrations (ns). */
+    scanNs: number
+    faultNs: number
+  } | null
+  closedLoop: {
+    threads: number
+    thinkNs: number
+    accesses: number
+    done: number
+    stalledNs: number
+    finishedAt: number | null
+    timeToFinishMs: number | null
+  } | null
 }

@@ -234,7 +234,15 @@ export class MmStruct {
 
 export type PolicySpec =
   /** First touch: local node of `cpuNode` (default: the CPU node with most free memory), falling back by distance. */
-  | { readonly mode: 'local'; readonly cpuNode?: number }
+  | {
+      readonly mode: 'local'
+      readonly cpuNode?: number
+      /**
+       * Pages start on this node (falling back by distance) instead of the CPU node, as after
+       * a move_pages(2) that left the default policy in place (abench's memory on CXL).
+       */
+      readonly memNode?: number
+    }
   /** numactl --preferred: like local, starting from `node`. */
   | { readonly mode: 'preferred'; readonly node: number }
   /** numactl --membind (task policy): only these nodes. */
@@ -251,6 +259,17 @@ export interface ProcessSpec {
   readonly workload?: WorkloadSpec
   /** Accesses per second over the whole process. */
   readonly accessRate?: number
+  /** Instead of a rate: threads, think time and an access budget (closed-loop.ts). */
+  readonly closedLoop?: ClosedLoopSpec
+}
+
+export interface ClosedLoopSpec {
+  /** Threads doing accesses in parallel (1 to 4096). */
+  readonly threads: number
+  /** Work between two accesses of one thread, in ns (abench: 1 µs). */
+  readonly thinkNs: number
+  /** Accesses to do in all (abench: 512 iterations over its pages). */
+  readonly accesses: number
 }
 
 export class Process {
@@ -260,9 +279,13 @@ export class Process {
     readonly mm: MmStruct,
     readonly spec: ProcessSpec,
     readonly workload: WorkloadSpec,
-    readonly accessRate: number,
+    /** Accesses per second; a closed-loop process's follows from its latency. */
+    public accessRate: number,
     readonly startedAt: number,
     readonly seed: number,
     readonly parent: number | null,
   ) {}
+
+  /** Hot-set shifts that happened (assignRates' phase). */
+  phase = 0
 }

@@ -9,7 +9,7 @@
  *   which decides (should_numa_migrate_memory, §4–§6) and migrates the folio synchronously.
  *
  * Accesses stay a Poisson process per page (docs/simulation.md): when a PTE is marked, the
- * time of the first access after the marking is drawn once (the lazy shortcut of §10) and
+ * time of the first access after the marking is drawn once (the lazy shortcut, §4) and
  * queued; the task takes its faults in time order. Each process has one task, a scheduler
  * entity like a kthread (its work is CPU time charged to it), which does not emit the
  * kthread_* tracepoints.

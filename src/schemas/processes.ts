@@ -30,7 +30,13 @@ export const VmaSpec = z
 
 export const PolicySpec = z
   .discriminatedUnion('mode', [
-    z.strictObject({ mode: z.literal('local'), cpuNode: NodeId.optional() }),
+    z.strictObject({
+      mode: z.literal('local'),
+      cpuNode: NodeId.optional(),
+      memNode: NodeId.optional().describe(
+        'pages start here instead of on the CPU node, the policy staying the default',
+      ),
+    }),
     z.strictObject({ mode: z.literal('preferred'), node: NodeId }),
     z.strictObject({ mode: z.literal('bind'), nodes: z.array(NodeId).min(1) }),
     z.strictObject({ mode: z.literal('interleave'), nodes: z.array(NodeId).min(1) }),
@@ -55,6 +61,18 @@ export const WorkloadSpec = z
   .describe('access pattern (default uniform)')
   .meta({ id: 'WorkloadSpec' })
 
+export const ClosedLoopSpec = z
+  .strictObject({
+    threads: z.number().int().min(1).max(4096).describe('threads accessing in parallel'),
+    thinkNs: z.number().min(0).max(1e9).describe('work between two accesses of a thread (ns)'),
+    accesses: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).describe('the access budget'),
+  })
+  .describe(
+    'instead of accessRate: the rate follows from the latency of where the pages are, and ' +
+      'the process reports its time to finish the budget (docs/numa-balancing.md §9)',
+  )
+  .meta({ id: 'ClosedLoopSpec' })
+
 export const ProcessSpec = z
   .strictObject({
     comm: z
@@ -76,9 +94,13 @@ export const ProcessSpec = z
       .max(1e12)
       .optional()
       .describe('accesses per second (default 1e6)'),
+    closedLoop: ClosedLoopSpec.optional(),
   })
   .refine((s) => (s.size === undefined) !== (s.vmas === undefined), {
     message: 'give either size or vmas',
+  })
+  .refine((s) => s.accessRate === undefined || s.closedLoop === undefined, {
+    message: 'give either accessRate or closedLoop',
   })
   .meta({ id: 'ProcessSpec' })
 
@@ -122,6 +144,29 @@ export const ProcessDetail = ProcessSummary.extend({
     .nullable(),
   migration: z
     .object({ pending: z.number(), fratio: z.number(), msuccess: z.number(), mfailed: z.number() })
+    .nullable(),
+  numa: z
+    .object({
+      numa_scan_seq: z.number().int(),
+      numa_scan_period: z.number().describe('ms per scan window'),
+      numa_scan_offset: z.number(),
+      numa_pages_migrated: z.number(),
+      numa_preferred_nid: z.number().int().describe('-1: none yet'),
+      scanNs: z.number().describe('CPU time of task_numa_work (ns)'),
+      faultNs: z.number().describe('CPU time of hint faults and their migrations (ns)'),
+    })
+    .nullable()
+    .describe('NUMA balancing in this task, once it scanned'),
+  closedLoop: z
+    .object({
+      threads: z.number().int(),
+      thinkNs: z.number(),
+      accesses: z.number(),
+      done: z.number().describe('accesses done so far'),
+      stalledNs: z.number().describe('thread time lost to hint faults, migrations and scans'),
+      finishedAt: Nullable.describe('virtual ms the budget was spent at'),
+      timeToFinishMs: Nullable.describe('finishedAt − startedAt'),
+    })
     .nullable(),
 }).meta({ id: 'ProcessDetail' })
 

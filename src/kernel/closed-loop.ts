@@ -1,0 +1,161 @@
+/**
+ * Closed-loop workloads (docs/numa-balancing.md §9): a process with `threads` threads, each
+ * doing one memory access, then `thinkNs` of other work, until `accesses` accesses are done
+ * in all. Its access rate is not given but follows from where its pages are:
+ *
+ *   rate = threads / (thinkNs + L),  L = the access-weighted latency of its pages' nodes,
+ *
+ * and the time its threads spend stalled in NUMA hint faults, synchronous migrations and
+ * task_numa_work (the CPU time charged to its task) does no accesses. Every
+ * CLOSED_LOOP_TICK_MS the progress is added up and, when the rate moved by more than
+ * RATE_STEP, the pages' rates are reassigned (pages whose rate changed redraw their next
+ * access: the Poisson processes are memoryless). When the budget is spent the process records
+ * the time and stops accessing memory: its pages keep their place, their rates drop to 0.
+ */
+import { nextAccessAfter } from './access.ts'
+import { checkInt, checkNumber, einval } from './errors.ts'
+import type { Kernel } from './kernel.ts'
+import type { ClosedLoopSpec, Process } from './mm.ts'
+import { NEVER, RATE } from './rate.ts'
+import { assignRates, type WorkloadSpec } from './workload.ts'
+
+export const CLOSED_LOOP_TICK_MS = 10
+/** Relative change of the access rate that reassigns the pages' rates. */
+const RATE_STEP = 0.005
+
+/** Progress of one closed-loop process. */
+export class ClosedLoop {
+  done = 0
+  /** Virtual ms the budget was spent at (fractional), or null while running. */
+  finishedAt: number | null = null
+  /** Thread time lost to stalls (ns), counted so far. */
+  stalledNs = 0
+  private lastAt: number
+  private lastStallNs = 0
+
+  constructor(
+    readonly spec: ClosedLoopSpec,
+    private readonly proc: Process,
+    private readonly k: Kernel,
+  ) {
+    this.lastAt = proc.startedAt
+  }
+
+  /** Access-weighted mean latency of the process's pages (ns). */
+  meanLatencyNs(): number {
+    const nodes = this.k.machine.nodes
+    const { rateOnNode, pagesOnNode } = this.proc.mm
+    let rate = 0
+    let lat = 0
+    for (let n = 0; n < nodes.length; n++) {
+      rate += Math.max(0, rateOnNode[n])
+      lat += Math.max(0, rateOnNode[n]) * nodes[n].latencyNs
+    }
+    if (rate > 0) return lat / rate
+    // No rates yet (at exec): weigh by pages.
+    let pages = 0
+    for (let n = 0; n < nodes.length; n++) {
+      pages += pagesOnNode[n]
+      lat += pagesOnNode[n] * nodes[n].latencyNs
+    }
+    return pages > 0 ? lat / pages : 0
+  }
+
+  /** Accesses per second the threads reach with their pages where they are now. */
+  rate(): number {
+    return (this.spec.threads * 1e9) / (this.spec.thinkNs + this.meanLatencyNs())
+  }
+
+  /** time-to-finish in ms, or null while running. */
+  get timeToFinishMs(): number | null {
+    return this.finishedAt === null ? null : this.finishedAt - this.proc.startedAt
+  }
+
+  /** Adds up the progress since the last tick; true when the budget is spent. */
+  tick(stallNsTotal: number): boolean {
+    const now = this.k.sched.now
+    const dtMs = now - this.lastAt
+    const stall = stallNsTotal - this.lastStallNs
+    this.lastStallNs = stallNsTotal
+    this.stalledNs += stall
+    const perAccessNs = this.spec.thinkNs + this.meanLatencyNs()
+    const threadNs = Math.max(0, this.spec.threads * dtMs * 1e6 - stall)
+    const accesses = threadNs / perAccessNs
+    const left = this.spec.accesses - this.done
+    if (accesses >= left) {
+      this.finishedAt = this.lastAt + (dtMs * left) / accesses
+      this.done = this.spec.accesses
+      this.lastAt = now
+      return true
+    }
+    this.done += accesses
+    this.lastAt = now
+    return false
+  }
+}
+
+/** Validates a closed-loop spec for a workload; throws EINVAL naming the field. */
+export function validateClosedLoop(c: ClosedLoopSpec, workload: WorkloadSpec): void {
+  if (typeof c !== 'object' || c === null) throw einval('closedLoop must be an object')
+  checkInt('closedLoop.threads', c.threads, 1, 4096)
+  checkNumber('closedLoop.thinkNs', c.thinkNs, 0, 1e9)
+  checkInt('closedLoop.accesses', c.accesses, 1, Number.MAX_SAFE_INTEGER)
+  if (workload.pattern === 'sequential' || workload.pattern === 'idle')
+    throw einval(`closedLoop needs a random access pattern, not ${workload.pattern}`)
+}
+
+/** The closed-loop processes of a kernel and their ticks. */
+export class ClosedLoops {
+  private readonly loops = new Map<Process, ClosedLoop>()
+
+  constructor(private readonly k: Kernel) {}
+
+  get(proc: Process): ClosedLoop | undefined {
+    return this.loops.get(proc)
+  }
+
+  /** Starts a process's loop: its first rates, then a tick every CLOSED_LOOP_TICK_MS. */
+  start(proc: Process, spec: ClosedLoopSpec): void {
+    const loop = new ClosedLoop(spec, proc, this.k)
+    this.loops.set(proc, loop)
+    this.setRate(proc, loop.rate())
+    this.schedule(proc, loop)
+  }
+
+  exit(proc: Process): void {
+    this.loops.delete(proc)
+  }
+
+  private schedule(proc: Process, loop: ClosedLoop): void {
+    this.k.sched.at(this.k.sched.now + CLOSED_LOOP_TICK_MS, () => {
+      if (this.loops.get(proc) !== loop) return
+      const task = this.k.numab.task(proc)
+      if (loop.tick(task ? task.scanNs + task.faultNs : 0)) {
+        this.setRate(proc, 0)
+        return
+      }
+      const rate = loop.rate()
+      if (Math.abs(rate - proc.accessRate) > RATE_STEP * proc.accessRate) this.setRate(proc, rate)
+      this.schedule(proc, loop)
+    })
+  }
+
+  /** Reassigns the pages' rates for a new process rate; changed pages redraw their next access. */
+  private setRate(proc: Process, rate: number): void {
+    const { k } = this
+    const mm = proc.mm
+    const before = mm.rateQ.slice()
+    proc.accessRate = rate
+    const pages = mm.accessedPages()
+    if (rate > 0) assignRates(proc.workload, rate, pages, mm.rateQ, proc.seed, proc.phase)
+    else for (let i = 0; i < pages.length; i++) mm.rateQ[pages.at(i)] = 0
+    const nowRel = k.sched.now - k.timeBase
+    for (let i = 0; i < mm.nrPages; i++) {
+      if (mm.rateQ[i] === before[i]) continue
+      mm.rateOnNode[mm.node[i]] += RATE[mm.rateQ[i]] - RATE[before[i]]
+      // A set Accessed bit stays set; a pending access is redrawn at the new rate.
+      if (mm.nextAccess[i] > nowRel)
+        mm.nextAccess[i] = mm.rateQ[i] === 0 ? NEVER : nextAccessAfter(mm, i, nowRel)
+    }
+  }
+}
