@@ -62,17 +62,23 @@ export class Kswapd {
     const node = this.k.machine.nodes[this.nid]
     let fruitless = 0
     while (this.k.demotion_enabled && node.free < node.wmarkPromo) {
-      const { demoted, examined, blocked } = this.shrink(t)
+      const { demoted, examined, walked, blocked } = this.shrink(t)
       if (blocked) break
       fruitless = demoted > 0 ? 0 : fruitless + examined
       // Two sweeps of every page without a victim: everything left is referenced or pinned.
-      if (fruitless > 2 * this.k.totalPages() || examined === 0) break
+      // (A batch of pages all on other nodes examines none of this node's: go on.)
+      if (fruitless > 2 * this.k.totalPages() || walked === 0) break
       if (t.needResched()) yield RESCHED
     }
   }
 
   /** One batch of the clock: demote up to SWAP_CLUSTER_MAX unreferenced pages. */
-  private shrink(t: Kthread): { demoted: number; examined: number; blocked: boolean } {
+  private shrink(t: Kthread): {
+    demoted: number
+    examined: number
+    walked: number
+    blocked: boolean
+  } {
     const { k, nid } = this
     const procs = k.processList()
     const nowRel = k.sched.now - k.timeBase
@@ -126,7 +132,7 @@ export class Kswapd {
     v[VM.pgdemote_kswapd] += demoted
     v[VM.pgmigrate_success] += demoted
     t.charge(examined * k.costs.reclaimScanNs + demoted * k.costs.migrateNs, examined)
-    return { demoted, examined, blocked }
+    return { demoted, examined, walked: SCAN_BATCH - budget, blocked }
   }
 
   /** The nearest slow-tier node that can still allocate above its min watermark. */

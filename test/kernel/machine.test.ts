@@ -57,6 +57,17 @@ describe('placement policies', () => {
     expect(per[2]).toBe(0)
   })
 
+  it('local with memNode: pages start on that node, the task stays on its CPU node', () => {
+    const k = boot()
+    const p = k.exec({
+      comm: 'cxl',
+      size: 8 * MiB,
+      policy: { mode: 'local', cpuNode: 0, memNode: 2 },
+    })
+    expect(k.processStats(p.pid).pagesPerNode).toEqual([0, 0, 2048])
+    expect(k.numab.task(p)!.cpuNode).toBe(0)
+  })
+
   it('bind and interleave stay on their nodes', () => {
     const k = boot()
     const b = k.exec({ comm: 'b', size: 8 * MiB, policy: { mode: 'bind', nodes: [2] } })
@@ -271,5 +282,28 @@ describe('workloads', () => {
     expect(next[0]).toBe(3000)
     expect(next[32]).toBe(2500)
     expect(next[63]).toBe(2985)
+  })
+})
+
+describe('kswapd', () => {
+  it('goes on past a batch of the clock that holds none of its node’s pages', () => {
+    const k = boot()
+    k.stopThread('kscand')
+    // An idle process on node 0, then one whose last 4096+ pages spilled onto node 1.
+    k.exec({
+      comm: 'idle',
+      size: 40 * MiB,
+      policy: { mode: 'bind', nodes: [0] },
+      workload: { pattern: 'idle' },
+    })
+    const b = k.exec({ comm: 'spill', size: 48 * MiB, policy: { mode: 'local', cpuNode: 0 } })
+    expect(k.processStats(b.pid).pagesPerNode[1]).toBeGreaterThan(4096)
+    const n0 = k.machine.nodes[0]
+    expect(n0.free).toBeLessThan(n0.wmarkPromo)
+    k.wakeupKswapd(0)
+    k.advance(100)
+    // The idle pages lose their fault-time Accessed bit on the first sweep and go on the second.
+    expect(n0.free).toBeGreaterThanOrEqual(n0.wmarkPromo)
+    expect(k.vmstat.get('pgdemote_kswapd')).toBeGreaterThan(0)
   })
 })
