@@ -188,6 +188,16 @@ export class Metrics {
       ])
     })
 
+    gauge(
+      'numa_hot_threshold_seconds',
+      'NUMA balancing: the hot threshold of a top-tier node (nbp_threshold, else hot_threshold_ms).',
+      ['node'],
+      () =>
+        nodes().flatMap((n) =>
+          n.toptier ? [[{ node: String(n.id) }, k.numab.threshold(n.id) / 1e3] as const] : [],
+        ),
+    )
+
     const maxSeries = src.maxProcessSeries ?? DEFAULT_METRICS_MAX_PROCESSES
     const stats = () =>
       k
@@ -220,6 +230,11 @@ export class Metrics {
       ['promoted_pages_total', 'Pages of a process promoted.', (s) => s.promoted],
       ['demoted_pages_total', 'Pages of a process demoted.', (s) => s.demoted],
       ['queued_pages_total', 'Slow-tier pages kscand queued for promotion.', (s) => s.queued],
+      [
+        'numa_task_seconds_total',
+        'CPU time of its task in NUMA balancing: scans, hint faults and their migrations.',
+        (s) => (s.numa ? (s.numa.scanNs + s.numa.faultNs) / 1e9 : null),
+      ],
     ]
     const processGauges: [string, string, Pick][] = [
       [
@@ -252,6 +267,16 @@ export class Metrics {
         'migration_pending_pages',
         'Pages waiting on kmigrated.',
         (s) => s.migration?.pending ?? null,
+      ],
+      [
+        'numa_scan_period_seconds',
+        'NUMA balancing: the scan period of a process’s task, per window.',
+        (s) => (s.numa ? s.numa.numa_scan_period / 1e3 : null),
+      ],
+      [
+        'time_to_finish_seconds',
+        'A closed-loop process: the time it took to spend its access budget.',
+        (s) => (s.closedLoop?.timeToFinishMs == null ? null : s.closedLoop.timeToFinishMs / 1e3),
       ],
     ]
     for (const [name, help, pick] of processCounters) {
