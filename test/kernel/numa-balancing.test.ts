@@ -354,3 +354,35 @@ describe('each mode on a scripted page table', () => {
     }
   })
 })
+
+describe('the mode-2 scan period', () => {
+  /**
+   * 16 MiB on CXL in 1 MiB windows, each page touched about once a second: some faults come
+   * after their pass ended, and the slowest pages (latency ≥ 1 s) stay for later passes.
+   */
+  function periods(doubling: boolean): number[] {
+    const k = boot({ numaBalancing: 2 })
+    k.stopThread('kscand')
+    k.numab.scan_size_mb = 1
+    k.numab.quirks.scan_period_doubling = doubling
+    const p = k.exec({
+      comm: 'grow',
+      size: 16 * MiB,
+      policy: { mode: 'local', cpuNode: 0, memNode: 2 },
+      accessRate: 4096,
+    })
+    const task = k.numab.task(p)!
+    const seen: number[] = []
+    for (let t = 0; t < 40_000 && seen.length < 6; t++) {
+      k.run(k.now + 1)
+      if (seen.at(-1) !== task.numa_scan_period) seen.push(task.numa_scan_period)
+    }
+    return seen
+  }
+
+  it('doubles at each placement (promoted faults are private and remote, never local), up to task_scan_max', () => {
+    // 16 windows: task_scan_start = max(1000 / (2560 / 1), 1000 / 16) = 62 ms; max 60000 / 16.
+    expect(periods(true)).toEqual([1000, 62, 124, 248, 496, 992])
+    expect(periods(false)).toEqual([1000, 62])
+  })
+})
