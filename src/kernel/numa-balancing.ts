@@ -252,6 +252,53 @@ export function numaPromotionAdjustThreshold(
   pgdat.nbp_threshold = th
 }
 
+/**
+ * change_pte_range() with MM_CP_PROT_NUMA over pages [from, to), first rule wins: already
+ * PROT_NONE (no time refresh unless `refresh`); mapped shared; on the target node; top tier
+ * without the NORMAL bit; then, slow tier with the TIERING bit, the scan time goes into
+ * _last_cpupid; the PTE becomes PROT_NONE and its page is appended to `marked`. A
+ * module-level loop over typed arrays, like pte-walk.ts, so the JIT compiles it tight.
+ * Returns the PTEs changed.
+ */
+// Imported bindings read through the module loader's getters in some hosts (tsx): the hot
+// loop reads these module-local copies.
+const PROTNONE = PTE_PROTNONE
+const SHARED = PG_SHARED
+
+export function changePteRange(
+  flags: Uint8Array,
+  node: Uint8Array,
+  cpupid: Uint32Array,
+  toptier: Uint8Array,
+  from: number,
+  to: number,
+  targetNode: number,
+  mode: number,
+  stamp: number,
+  refresh: boolean,
+  marked: Uint32Array,
+): number {
+  const normal = (mode & NUMA_BALANCING_NORMAL) !== 0
+  const tiering = (mode & NUMA_BALANCING_MEMORY_TIERING) !== 0
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const f = flags[i]
+    if (f & PROTNONE) {
+      if (refresh && tiering && !toptier[node[i]]) cpupid[i] = stamp
+      continue
+    }
+    if (f & SHARED) continue
+    const nd = node[i]
+    if (nd === targetNode) continue
+    const top = toptier[nd]
+    if (!normal && top) continue
+    if (tiering && !top) cpupid[i] = stamp
+    flags[i] = f | PROTNONE
+    marked[n++] = i
+  }
+  return n
+}
+
 // ---- per-mm, per-VMA and per-task state -------------------------------------------------
 
 /** vma->numab_state */
@@ -420,6 +467,8 @@ export class NumaBalancing {
   readonly pgdat: PgdatNumab[]
   private readonly tasks = new Map<Process, NumaTask>()
   private readonly byMm = new Map<MmStruct, NumaTask>()
+  /** Pages change_pte_range() marked in one chunk. */
+  private readonly marked = new Uint32Array(PROT_CHUNK)
 
   constructor(private readonly k: Kernel) {
     this.pgdat = k.machine.nodes.map(() => new PgdatNumab())
@@ -719,35 +768,31 @@ export class NumaBalancing {
     const numab = task.numab!
     const first = vma.first + (start - vma.start) / PAGE_SIZE
     const last = vma.first + (end - vma.start) / PAGE_SIZE
-    const toptier = k.machine.toptier
-    const { node, flags } = mm
-    const cpupid = numab.last_cpupid
     const mode = this.mode
-    const normal = (mode & NUMA_BALANCING_NORMAL) !== 0
-    const tiering = (mode & NUMA_BALANCING_MEMORY_TIERING) !== 0
     // A private VMA of a single-threaded mm: pages already on this node are left alone.
     const targetNode = mm.mm_users === 1 ? task.cpuNode : -1
-    const nowMs = accessTime(k.sched.now, this.quirks.access_time_wraps)
+    const stamp = accessTime(k.sched.now, this.quirks.access_time_wraps)
     const refresh = !this.quirks.protnone_keeps_first_time
     const pteNs = k.costs.numabPteNs
+    const marked = this.marked
     let changed = 0
     for (let from = first; from < last; from += PROT_CHUNK) {
       const to = Math.min(last, from + PROT_CHUNK)
-      for (let i = from; i < to; i++) {
-        const f = flags[i]
-        const nd = node[i]
-        if (f & PTE_PROTNONE) {
-          if (refresh && tiering && !toptier[nd]) cpupid[i] = nowMs
-          continue
-        }
-        if (f & PG_SHARED) continue
-        if (nd === targetNode) continue
-        if (!normal && toptier[nd]) continue
-        if (tiering && !toptier[nd]) cpupid[i] = nowMs
-        flags[i] = f | PTE_PROTNONE
-        changed++
-        this.queueHintFault(mm, numab, i)
-      }
+      const n = changePteRange(
+        mm.flags,
+        mm.node,
+        numab.last_cpupid,
+        k.machine.toptier,
+        from,
+        to,
+        targetNode,
+        mode,
+        stamp,
+        refresh,
+        marked,
+      )
+      for (let j = 0; j < n; j++) this.queueHintFault(mm, numab, marked[j])
+      changed += n
       t.charge((to - from) * pteNs, to - from)
       yield t.needResched() ? RESCHED : HOST_YIELD
     }
