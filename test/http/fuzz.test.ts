@@ -49,6 +49,10 @@ const DEBUGFS = '/sys/kernel/debug/sched/numa_balancing'
 /** A base-0 number (0x hex, 0 octal, else decimal) at the start of `s`, and its length. */
 const BASE0 = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/
 
+/** The value of a BASE0 match: BigInt reads `0x…` itself; a leading 0 means octal. */
+const base0Value = (digits: string) =>
+  BigInt(/^0[0-7]+$/.test(digits) ? `0o${digits.slice(1)}` : digits)
+
 /**
  * proc_dointvec_minmax on one int (kernel/sysctl.c), from its rules: the raw bytes (a NUL is
  * a byte like others), leading isspace() skipped, `-`?, a base-0 number of at most 20
@@ -61,9 +65,7 @@ function dointvec(bytes: string, min: bigint, max: bigint): Outcome {
   const rest = m[2].slice(n[1].length)
   if (m[1].length + n[1].length >= 21) return reject
   if (rest !== '' && !/^[ \t\n]/.test(rest)) return reject
-  const mag = BigInt(
-    n[1].length > 1 && n[1][0] === '0' && !/^0[xX]/.test(n[1]) ? `0o${n[1].slice(1)}` : n[1],
-  )
+  const mag = base0Value(n[1])
   const v = m[1] ? -mag : mag
   return v >= min && v <= max ? accept(v) : reject
 }
@@ -73,12 +75,7 @@ function debugfsU32(bytes: string, nonZero: boolean): Outcome {
   const s = bytes.slice(0, 23).split('\0')[0]
   const m = /^\+?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\n?$/.exec(s)
   if (!m) return reject
-  const digits = m[1]
-  const v = BigInt(
-    digits.length > 1 && digits[0] === '0' && !/^0[xX]/.test(digits)
-      ? `0o${digits.slice(1)}`
-      : digits,
-  )
+  const v = base0Value(m[1])
   if (v >= 1n << 64n) return reject
   const stored = v % (1n << 32n)
   return nonZero && stored === 0n ? reject : accept(stored)
