@@ -67,7 +67,7 @@ export const TNF_FAULT_LOCAL = 0x08
 export const TNF_MIGRATE_FAIL = 0x10
 
 /** enum numa_vmaskip_reason, in the order of include/trace/events/sched.h. */
-export const NUMAB_SKIP_REASONS = [
+const NUMAB_SKIP_REASONS = [
   'unsuitable',
   'shared_ro',
   'inaccessible',
@@ -438,16 +438,6 @@ export class NumaTask {
   }
 }
 
-/** Outcome of one hint fault, for tests and tracing. */
-export type FaultOutcome =
-  | 'local'
-  | 'no_migrate'
-  | 'promoted'
-  | 'migrated'
-  | 'migrate_failed'
-  | 'rate_limited'
-  | 'cold'
-
 // ---- the subsystem ----------------------------------------------------------------------
 
 export class NumaBalancing {
@@ -503,10 +493,6 @@ export class NumaBalancing {
       p.nbp_th_nr_cand = p.pgpromote_candidate
       p.nbp_th_start = now
     }
-  }
-
-  get scanKnobs(): ScanKnobs {
-    return this
   }
 
   /** MB_TO_PAGES(promote_rate_limit_MBps) */
@@ -837,7 +823,7 @@ export class NumaBalancing {
   }
 
   /** do_numa_page() for the page at index `page`, faulting at `at` (absolute ms). */
-  doNumaPage(t: Kthread, task: NumaTask, page: number, at: number): FaultOutcome {
+  private doNumaPage(t: Kthread, task: NumaTask, page: number, at: number): void {
     const { k } = this
     const mm = task.proc.mm
     const numab = task.numab!
@@ -863,16 +849,13 @@ export class NumaBalancing {
     }
     t.charge(costs.hintFaultNs)
     task.faultNs += costs.hintFaultNs
-    let outcome: FaultOutcome = src === dst ? 'local' : 'no_migrate'
     let nid = src
     if (src !== dst) {
-      const decision = this.shouldNumaMigrateMemory(task, page, src, dst, useTime)
-      if (decision === true) {
+      if (this.shouldNumaMigrateMemory(task, page, src, dst, useTime)) {
         if (!k.machine.migrateBalanced(dst, 1)) {
           // migrate_misplaced_folio_prepare(): -EAGAIN; tiering mode wakes kswapd first.
           if (this.mode & NUMA_BALANCING_MEMORY_TIERING) k.wakeupKswapd(dst)
           flags |= TNF_MIGRATE_FAIL
-          outcome = 'migrate_failed'
         } else {
           k.movePage(mm, page, dst)
           mm.quality.promoted += toptier[dst] && !toptier[src] ? 1 : 0
@@ -882,18 +865,16 @@ export class NumaBalancing {
           if (this.mode & NUMA_BALANCING_MEMORY_TIERING && !toptier[src] && toptier[dst]) {
             v[VM.pgpromote_success]++
             this.pgdat[dst].pgpromote_success++
-            outcome = 'promoted'
-          } else outcome = 'migrated'
+          }
           flags |= TNF_MIGRATED
           nid = dst
           t.charge(costs.numabMigrateNs)
           task.faultNs += costs.numabMigrateNs
           this.traceMigrate(t, task)
         }
-      } else if (decision !== false) outcome = decision
+      }
     }
     this.taskNumaFault(task, lastCpupid, nid, 1, flags)
-    return outcome
   }
 
   /** vma_set_access_pid_bit() */
@@ -928,16 +909,15 @@ export class NumaBalancing {
   }
 
   /**
-   * should_numa_migrate_memory(): true to migrate; false, or the reason a tiering-mode
-   * fault did not promote ('cold', 'rate_limited').
+   * should_numa_migrate_memory(): true to migrate.
    */
-  shouldNumaMigrateMemory(
+  private shouldNumaMigrateMemory(
     task: NumaTask,
     page: number,
     src: number,
     dst: number,
     useTime: boolean,
-  ): boolean | 'cold' | 'rate_limited' {
+  ): boolean {
     const { k } = this
     const numab = task.numab!
     if (k.machine.nodes[dst].pages === 0) return false
@@ -965,10 +945,10 @@ export class NumaBalancing {
         this.quirks.access_time_wraps,
       )
       numab.last_cpupid[page] = stored
-      if (latency >= th) return 'cold'
+      if (latency >= th) return false
       const limited = numaPromotionRateLimit(pgdat, rateLimit, 1, now)
       k.vmstat.v[VM.pgpromote_candidate]++
-      return limited ? 'rate_limited' : true
+      return !limited
     }
     // The cpupid filter: record this access, then the two-stage test.
     const thisCpupid =
