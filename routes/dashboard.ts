@@ -58,12 +58,14 @@ function readAssets(): Asset[] {
 }
 
 export async function dashboardRoutes(fastify: FastifyInstance): Promise<void> {
+  // Files only, no state: readable without the read token (the page asks for it).
+  const asset = { schema: { hide: true }, config: { public: true } }
   for (const a of readAssets()) {
-    fastify.get(a.url, { schema: { hide: true } }, (_req, reply) =>
+    fastify.get(a.url, asset, (_req, reply) =>
       // no-cache: revalidate, so a restarted (maybe upgraded) daemon serves its own page.
       reply.type(a.type).header('cache-control', 'no-cache').send(a.body),
     )
   }
   // Browsers ask for it whatever the page links; without a route the console shows a 404.
-  fastify.get('/favicon.ico', { schema: { hide: true } }, (_req, reply) => reply.code(204).send())
+  fastify.get('/favicon.ico', asset, (_req, reply) => reply.code(204).send())
 }

@@ -1,14 +1,15 @@
 /**
  * GET /events: the websocket event stream (protocol in asyncapi.yaml). A plain GET answers
- * 426 Upgrade Required. The handshake is checked before the upgrade: the URL's subscription
- * (400 when invalid), the Origin (403) and, when a read token is configured, the token,
- * which travels as a websocket subprotocol since browsers cannot set headers.
+ * 426 Upgrade Required. The handshake is checked before the upgrade: the Host, Origin and
+ * read token as for every route (browsers.ts, auth.ts: the token travels as a websocket
+ * subprotocol since browsers cannot set headers), the number of streams the client's
+ * address has open (429 at the cap), and the URL's subscription (400 when invalid).
  */
 import type {} from '@fastify/websocket'
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { tokenMatches } from '../src/auth.ts'
+import { TOKEN_PROTOCOL } from '../src/auth.ts'
 import { compileFilter, type Filter, GlobError } from '../src/events/filter.ts'
 import type { EventHub } from '../src/events/hub.ts'
 import { CLOSE, Format, MAX_BATCH_MS, MIN_BATCH_MS, Subscribe } from '../src/events/protocol.ts'
@@ -18,15 +19,14 @@ import { errors } from '../src/schemas/common.ts'
 
 /** The subprotocol a client offers (and the server selects) for this protocol. */
 export const PROTOCOL = 'kscand-sim.v1'
-/** Prefix of the subprotocol carrying the read token: `<prefix><base64url(token)>`. */
-export const TOKEN_PROTOCOL = 'base64url.bearer.authorization.kscand-sim.'
+
+/** Streams one client address may have open at once, unless configured. */
+export const DEFAULT_STREAMS_PER_ADDRESS = 8
 
 export interface EventsRouteOptions {
   readonly hub: EventHub
-  /** Origins allowed besides the server's own; requests without Origin are not browsers. */
-  readonly allowedOrigins?: readonly string[]
-  /** When set, subscribers must present it as a subprotocol. */
-  readonly readToken?: string
+  /** Streams one client address may have open at once. */
+  readonly maxStreamsPerAddress?: number
 }
 
 export const Query = z
@@ -69,50 +69,27 @@ function fromQuery(q: Query): { filter: Filter; since: Position | null } {
   }
 }
 
-function offeredProtocols(req: FastifyRequest): string[] {
-  return (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
-}
-
-function sameOrigin(origin: string, host: string | undefined): boolean {
-  try {
-    return new URL(origin).host === host
-  } catch {
-    return false
-  }
-}
-
 const closeCodes = Object.values(CLOSE)
   .map((c) => `- ${c.code}: ${c.when}`)
   .join('\n')
 
 export const eventsRoutes: FastifyPluginAsyncZod<EventsRouteOptions> = async (app, opts) => {
-  const { hub, readToken } = opts
-  const allowed = new Set(opts.allowedOrigins ?? [])
+  const { hub } = opts
+  const cap = opts.maxStreamsPerAddress ?? DEFAULT_STREAMS_PER_ADDRESS
   // The URL's subscription, checked before the upgrade so that a bad one is an HTTP 400.
   const starts = new WeakMap<FastifyRequest, ReturnType<typeof fromQuery>>()
-
-  const checkHandshake = async (req: FastifyRequest) => {
-    const origin = req.headers.origin
-    if (origin !== undefined && !allowed.has(origin) && !sameOrigin(origin, req.headers.host)) {
-      throw new HttpError('EACCES', `origin ${origin} is not allowed`)
-    }
-    if (readToken === undefined) return
-    const offered = offeredProtocols(req).find((p) => p.startsWith(TOKEN_PROTOCOL))
-    const token = offered && Buffer.from(offered.slice(TOKEN_PROTOCOL.length), 'base64url')
-    if (!token || !tokenMatches(token.toString(), readToken)) {
-      throw new HttpError(
-        'EACCES',
-        `the stream needs the read token as subprotocol ${TOKEN_PROTOCOL}<base64url(token)>`,
-        401,
-      )
-    }
-  }
+  /** Open streams by client address. */
+  const open = new Map<string, number>()
+  const full = (ip: string) => (open.get(ip) ?? 0) >= cap
 
   app.route({
     method: 'GET',
     url: '/events',
-    onRequest: checkHandshake,
-    preHandler: async (req) => {
+    preHandler: async (req, reply) => {
+      if (req.ws && full(req.ip)) {
+        reply.header('retry-after', 5)
+        throw new HttpError('EAGAIN', `${cap} event streams are open from this address`, 429)
+      }
       starts.set(req, fromQuery(req.query as Query))
     },
     schema: {
@@ -131,7 +108,7 @@ export const eventsRoutes: FastifyPluginAsyncZod<EventsRouteOptions> = async (ap
           description: 'Upgrade Required: a plain GET; connect with a websocket client',
           content: { 'text/plain': { schema: z.string() } },
         },
-        ...errors(400, 401, 403),
+        ...errors(400, 401, 403, 429),
       },
     },
     handler: (_req, reply) => {
@@ -143,6 +120,17 @@ export const eventsRoutes: FastifyPluginAsyncZod<EventsRouteOptions> = async (ap
         .send('GET /events is a websocket: connect with a websocket client (see asyncapi.yaml)\n')
     },
     wsHandler: (socket, req) => {
+      // Handshakes that passed the check together can overshoot it: the last ones are closed.
+      if (full(req.ip)) {
+        socket.close(CLOSE.tryAgain.code, 'too many streams from this address')
+        return
+      }
+      open.set(req.ip, (open.get(req.ip) ?? 0) + 1)
+      socket.once('close', () => {
+        const n = (open.get(req.ip) ?? 1) - 1
+        if (n === 0) open.delete(req.ip)
+        else open.set(req.ip, n)
+      })
       const { filter, since } = starts.get(req) as ReturnType<typeof fromQuery>
       openSession(hub, socket, filter, since)
     },

@@ -8,7 +8,8 @@ import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { stringify } from 'yaml'
 import { type ZodType, z } from 'zod'
-import { PROTOCOL, Query, TOKEN_PROTOCOL } from '../routes/events.ts'
+import { PROTOCOL, Query } from '../routes/events.ts'
+import { TOKEN_PROTOCOL } from '../src/auth.ts'
 import { DEFAULTS, MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from '../src/events/hub.ts'
 import {
   CLOSE,

@@ -20,7 +20,8 @@ import { processRoutes } from '../routes/processes.ts'
 import { simRoutes } from '../routes/sim.ts'
 import { sysfsRoutes } from '../routes/sysfs.ts'
 import { threadRoutes } from '../routes/threads.ts'
-import { type WriteGuard, writeGuard } from './auth.ts'
+import { readGuard, type WriteGuard, writeGuard } from './auth.ts'
+import { type BrowserPolicy, browserGuard, LOOPBACK_POLICY } from './browsers.ts'
 import { type EventStreamOptions, eventStream } from './events/plugin.ts'
 import { HttpError, sendError, toHttpError } from './http-errors.ts'
 import type { Kernel } from './kernel/kernel.ts'
@@ -35,7 +36,11 @@ export interface AppOptions {
   readonly runner: SimRunner
   /** Bearer token every write must carry; undefined lets anyone write. */
   readonly token?: string
-  /** GET /events and tracefs: ring size, slow-consumer policy, origins, read token. */
+  /** Bearer token every read and the stream must carry (auth.ts); undefined: reads are open. */
+  readonly readToken?: string
+  /** The Host and Origin rules (browsers.ts); default: a loopback daemon's. */
+  readonly browsers?: BrowserPolicy
+  /** GET /events and tracefs: ring size, slow-consumer policy, per-address cap. */
   readonly events?: EventStreamOptions
 }
 
@@ -51,7 +56,18 @@ declare module 'fastify' {
 export async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   fastify.decorate('kernel', opts.kernel)
   fastify.decorate('runner', opts.runner)
-  fastify.decorate('writeGuard', writeGuard(opts.token))
+  const tokens = { write: opts.token, read: opts.readToken }
+  fastify.decorate('writeGuard', writeGuard(tokens))
+  // Before anything else: a request from a web page that is not ours goes no further.
+  fastify.addHook('onRequest', browserGuard(opts.browsers ?? LOOPBACK_POLICY))
+  const reads = readGuard(tokens)
+  if (reads) fastify.addHook('onRequest', reads)
+  // A websocket handshake answered over HTTP (refused above, before @fastify/websocket's
+  // hooks saw it, or by a route) leaves its socket open: close it once the answer is out.
+  fastify.addHook('onResponse', (req, _reply, done) => {
+    if ((req.headers.upgrade ?? '').toLowerCase() === 'websocket') req.raw.socket.destroy()
+    done()
+  })
 
   // Bodies as curl sends them (form, text, octet-stream, none) arrive as a latin1 string,
   // one char per byte, so the kstrto* parsers see exactly the bytes written.
@@ -96,8 +112,9 @@ export async function app(fastify: FastifyInstance, opts: AppOptions): Promise<v
   // The dashboard at / (not an API route: outside the zod scope and openapi.yaml).
   await fastify.register(dashboardRoutes)
   // Documents itself: the same document `npm run openapi` writes to openapi.yaml.
-  fastify.get('/openapi.json', { schema: { hide: true } }, () => fastify.swagger())
-  fastify.get('/openapi.yaml', { schema: { hide: true } }, (_req, reply) =>
+  const document = { schema: { hide: true }, config: { public: true } }
+  fastify.get('/openapi.json', document, () => fastify.swagger())
+  fastify.get('/openapi.yaml', document, (_req, reply) =>
     reply.type('application/yaml').send(fastify.swagger({ yaml: true })),
   )
   // Last: 405 for every method a route above does not take.

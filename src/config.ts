@@ -9,6 +9,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
+import { type BrowserPolicy, parseHost } from './browsers.ts'
 import { DEFAULT_RING_CAPACITY } from './events/hub.ts'
 import { MAX_CAPACITY, SLOT_BYTES } from './events/ring.ts'
 import { MAX_PROCESSES, MAX_VMAS } from './kernel/constants.ts'
@@ -28,6 +29,33 @@ const integer = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max))
 
+/** A comma-separated list whose every item passes `valid`. */
+const list = (what: string, valid: (item: string) => boolean) =>
+  z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== ''),
+    )
+    .refine((items) => items.every(valid), { message: `expected a comma-separated ${what} list` })
+
+/** `scheme://host[:port]` exactly as a browser sends it in Origin. */
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === text
+  } catch {
+    return false
+  }
+}
+
+/** Tokens shorter than this are refused off loopback. */
+export const MIN_TOKEN_LENGTH = 16
+/** A token file is one line; anything near this is not one. */
+const MAX_TOKEN_FILE_BYTES = 4096
+
 const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
 const Env = z.object({
@@ -41,11 +69,47 @@ const Env = z.object({
     .string()
     .min(1)
     .optional()
-    .describe('Bearer token every write must carry. Never logged.'),
+    .describe(
+      'Bearer token every write must carry; it also grants reads. Visible ASCII, at least ' +
+        `${MIN_TOKEN_LENGTH} characters off loopback. Never logged.`,
+    ),
+  KSCAND_SIM_TOKEN_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('File holding KSCAND_SIM_TOKEN (one trailing newline dropped); not with it.'),
+  KSCAND_SIM_READ_TOKEN: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Bearer token every read and the event stream must carry (the write token does too); ' +
+        'writes need it when no write token is set. /healthz and /readyz stay open.',
+    ),
+  KSCAND_SIM_READ_TOKEN_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('File holding KSCAND_SIM_READ_TOKEN (one trailing newline dropped); not with it.'),
   KSCAND_SIM_ALLOW_ANONYMOUS_WRITES: z
     .stringbool()
     .default(false)
     .describe('Let anyone who can reach a non-loopback HOST write, without a token.'),
+  ALLOWED_HOSTS: list('host name', (h) => parseHost(h) !== null)
+    .optional()
+    .describe(
+      'Comma-separated Host names (`name` or `name:port`) answered besides the loopback ' +
+        'names; others get 421. Unset off loopback: any Host.',
+    ),
+  ALLOWED_ORIGINS: list('origin', isOrigin)
+    .optional()
+    .describe(
+      'Comma-separated origins (`https://dash.example`) whose pages may write and open ' +
+        "the event stream, besides the daemon's own.",
+    ),
+  MAX_STREAMS_PER_ADDRESS: integer(1, 1_000_000)
+    .default(8)
+    .describe('Event-stream connections open at once from one client address.'),
   SPEED: z.coerce
     .number()
     .positive()
@@ -120,19 +184,73 @@ export function isLoopback(host: string): boolean {
   return isIP(host) === 4 && host.startsWith('127.')
 }
 
+/** The secret a `_FILE` variable names: its file's text less one trailing newline. */
+function readSecretFile(variable: string, path: string): string {
+  const fail = (why: string): never => {
+    throw new Error(`bad environment: ${variable}=${JSON.stringify(path)}: ${why}`)
+  }
+  let text = ''
+  try {
+    // Checked first: reading a FIFO would block the boot, a device would never end.
+    const st = statSync(path)
+    if (!st.isFile()) fail('not a regular file')
+    if (st.size > MAX_TOKEN_FILE_BYTES) fail(`${st.size} bytes; a token file is one line`)
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    if (!e.code) throw err
+    fail(`cannot read it: ${e.code}`)
+  }
+  return text.replace(/\r?\n$/, '')
+}
+
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/
+
 /**
- * Parses the environment. Throws when the server would accept anonymous writes from the
- * network: a non-loopback HOST needs KSCAND_SIM_TOKEN or KSCAND_SIM_ALLOW_ANONYMOUS_WRITES=1.
+ * A token from `name` or `name_FILE` (not both), checked: visible ASCII (what an
+ * Authorization header can carry), and long enough to resist guessing off loopback.
+ */
+function token(
+  config: Config,
+  name: 'KSCAND_SIM_TOKEN' | 'KSCAND_SIM_READ_TOKEN',
+  loopback: boolean,
+): string | undefined {
+  const file = config[`${name}_FILE`]
+  if (file !== undefined && config[name] !== undefined) {
+    throw new Error(`bad environment: set ${name} or ${name}_FILE, not both`)
+  }
+  const value = file === undefined ? config[name] : readSecretFile(`${name}_FILE`, file)
+  if (value === undefined) return undefined
+  if (!VISIBLE_ASCII.test(value)) {
+    throw new Error(
+      `bad environment: ${name}: only visible ASCII characters (no spaces, no control or ` +
+        'non-ASCII characters)',
+    )
+  }
+  if (!loopback && value.length < MIN_TOKEN_LENGTH) {
+    throw new Error(
+      `bad environment: ${name}: ${value.length} characters; off loopback a token has at ` +
+        `least ${MIN_TOKEN_LENGTH}`,
+    )
+  }
+  return value
+}
+
+/**
+ * Parses the environment; the tokens come out read from their files and checked. Throws
+ * when the server would accept anonymous writes from the network: a non-loopback HOST needs
+ * a write token or KSCAND_SIM_ALLOW_ANONYMOUS_WRITES=1.
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = Env.safeParse(env)
   if (!parsed.success) throw new Error(`bad environment: ${describeIssues(parsed.error, env)}`)
-  const config = parsed.data
-  if (
-    !isLoopback(config.HOST) &&
-    !config.KSCAND_SIM_TOKEN &&
-    !config.KSCAND_SIM_ALLOW_ANONYMOUS_WRITES
-  ) {
+  const loopback = isLoopback(parsed.data.HOST)
+  const config: Config = {
+    ...parsed.data,
+    KSCAND_SIM_TOKEN: token(parsed.data, 'KSCAND_SIM_TOKEN', loopback),
+    KSCAND_SIM_READ_TOKEN: token(parsed.data, 'KSCAND_SIM_READ_TOKEN', loopback),
+  }
+  if (!loopback && !config.KSCAND_SIM_TOKEN && !config.KSCAND_SIM_ALLOW_ANONYMOUS_WRITES) {
     throw new Error(
       `refusing to listen on ${config.HOST} without a write token: set KSCAND_SIM_TOKEN, ` +
         'or KSCAND_SIM_ALLOW_ANONYMOUS_WRITES=1 to let anyone who can reach it write',
@@ -148,8 +266,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return config
 }
 
+/** What browsers may do (browsers.ts), as configured. */
+export function browserPolicy(config: Config): BrowserPolicy {
+  return {
+    loopback: isLoopback(config.HOST),
+    allowedHosts: config.ALLOWED_HOSTS ?? [],
+    allowedOrigins: config.ALLOWED_ORIGINS ?? [],
+  }
+}
+
 /** Variables whose values are never echoed in messages. */
-const SECRET = new Set(['KSCAND_SIM_TOKEN'])
+const SECRET = new Set(['KSCAND_SIM_TOKEN', 'KSCAND_SIM_READ_TOKEN'])
 
 /** Every issue on one line: `PORT="70000": Too big: expected number to be <=65535; …`. */
 function describeIssues(err: z.ZodError, env: Record<string, string | undefined>): string {

@@ -1,9 +1,9 @@
 /**
  * What running in production adds around the control plane, as one plugin registered on
  * the root instance *before* the app (its hooks then apply to every route): security
- * headers, a rate limit on writes and websocket upgrades, overload shedding (of every route
- * but /healthz), request metrics, the state-file hooks, and the /healthz, /readyz and
- * /metrics routes.
+ * headers, a rate limit on writes and event-stream requests, overload shedding (of every
+ * route but /healthz), request metrics, the state-file hooks, and the /healthz, /readyz
+ * and /metrics routes (with the app's Host rules; /metrics also with its read token).
  */
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
@@ -11,6 +11,8 @@ import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { healthRoutes } from '../routes/health.ts'
 import { metricsRoutes } from '../routes/metrics.ts'
+import { readGuard, type Tokens } from './auth.ts'
+import { type BrowserPolicy, browserGuard, LOOPBACK_POLICY } from './browsers.ts'
 import { HttpError } from './http-errors.ts'
 import type { Kernel } from './kernel/kernel.ts'
 import type { Lifecycle } from './lifecycle.ts'
@@ -28,6 +30,10 @@ export interface OpsOptions {
   readonly writeRateLimit: number
   /** Writes being saved or waiting their turn, at most (503 beyond). */
   readonly writeQueue?: number
+  /** The Host rules for the probes and /metrics (the app applies them to its own routes). */
+  readonly browsers?: BrowserPolicy
+  /** With a read token, /metrics needs it (or the write token); the probes stay open. */
+  readonly tokens?: Tokens
 }
 
 /** Seconds a client is told to wait when the process is overloaded. */
@@ -37,6 +43,9 @@ const SAMPLE_INTERVAL_MS = 500
 
 const isUpgrade = (req: FastifyRequest) => (req.headers.upgrade ?? '').toLowerCase() === 'websocket'
 const isWrite = (req: FastifyRequest) => !['GET', 'HEAD', 'OPTIONS'].includes(req.method)
+/** Counted like writes: a plain GET of the stream costs its handshake checks (globs) too. */
+const isLimited = (req: FastifyRequest) =>
+  isWrite(req) || isUpgrade(req) || req.routeOptions.url === '/events'
 
 async function opsPlugin(fastify: FastifyInstance, opts: OpsOptions): Promise<void> {
   await fastify.register(helmet, {
@@ -50,7 +59,7 @@ async function opsPlugin(fastify: FastifyInstance, opts: OpsOptions): Promise<vo
     await fastify.register(rateLimit, {
       max: opts.writeRateLimit,
       timeWindow: 60_000,
-      allowList: (req) => !isWrite(req) && !isUpgrade(req),
+      allowList: (req) => !isLimited(req),
       errorResponseBuilder: (_req, ctx) =>
         new HttpError(
           'EAGAIN',
@@ -88,8 +97,15 @@ async function opsPlugin(fastify: FastifyInstance, opts: OpsOptions): Promise<vo
   fastify.decorate('persistence', opts.persistence ?? null)
   if (opts.persistence) persistWrites(fastify, opts.persistence, opts.writeQueue)
 
-  await fastify.register(healthRoutes, { kernel: opts.kernel, lifecycle: opts.lifecycle })
-  await fastify.register(metricsRoutes, { metrics: opts.metrics })
+  await fastify.register(async (probes) => {
+    probes.addHook('onRequest', browserGuard(opts.browsers ?? LOOPBACK_POLICY))
+    await probes.register(healthRoutes, { kernel: opts.kernel, lifecycle: opts.lifecycle })
+    await probes.register(async (scraped) => {
+      const reads = readGuard(opts.tokens ?? {})
+      if (reads) scraped.addHook('onRequest', reads)
+      await scraped.register(metricsRoutes, { metrics: opts.metrics })
+    })
+  })
 }
 
 /** Not encapsulated, like fastify-plugin: its hooks apply to the routes registered after it. */

@@ -10,7 +10,14 @@
 import Fastify from 'fastify'
 import { app } from './app.ts'
 import { type Booted, boot } from './boot.ts'
-import { type Config, helpText, loadConfig, loadMachineConfig, parseCommandLine } from './config.ts'
+import {
+  browserPolicy,
+  type Config,
+  helpText,
+  loadConfig,
+  loadMachineConfig,
+  parseCommandLine,
+} from './config.ts'
 import { frameworkErrors } from './http-errors.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { loggerOptions, RequestLog } from './logger.ts'
@@ -45,6 +52,7 @@ try {
 }
 
 const { kernel, persistence } = booted
+const browsers = browserPolicy(config)
 const runner = new SimRunner(kernel, {
   speed: config.SPEED,
   mode: config.SIM_MODE,
@@ -80,12 +88,16 @@ await server.register(ops, {
   maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
   writeRateLimit: config.WRITE_RATE_LIMIT,
   writeQueue: config.WRITE_QUEUE,
+  browsers,
+  tokens: { write: config.KSCAND_SIM_TOKEN, read: config.KSCAND_SIM_READ_TOKEN },
 })
 await server.register(app, {
   kernel,
   runner,
   token: config.KSCAND_SIM_TOKEN,
-  events: { ringCapacity: config.RING_SIZE },
+  readToken: config.KSCAND_SIM_READ_TOKEN,
+  browsers,
+  events: { ringCapacity: config.RING_SIZE, maxStreamsPerAddress: config.MAX_STREAMS_PER_ADDRESS },
 })
 
 installShutdown({

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { app } from '../src/app.ts'
+import { type BrowserPolicy, LOOPBACK_POLICY } from '../src/browsers.ts'
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { Lifecycle } from '../src/lifecycle.ts'
@@ -83,6 +84,9 @@ export async function openBrowser(viewport = { width: 1440, height: 900 }): Prom
   }
 }
 
+/** The daemon answers to the page's host name, as ALLOWED_HOSTS=kscand.test would make it. */
+const BROWSERS: BrowserPolicy = { ...LOOPBACK_POLICY, allowedHosts: [HOST] }
+
 export interface DaemonOptions {
   readonly mode?: RunMode
   readonly speed?: number
@@ -114,11 +118,13 @@ export async function buildDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     metrics: new Metrics({ kernel, runner }),
     maxEventLoopDelayMs: 0,
     writeRateLimit: 0,
+    browsers: BROWSERS,
   })
   await server.register(app, {
     kernel,
     runner,
     token: opts.token,
+    browsers: BROWSERS,
     events: { statsMs: opts.statsMs },
   })
   await server.ready()

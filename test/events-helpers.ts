@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { expect } from 'vitest'
 import WebSocket from 'ws'
 import { app } from '../src/app.ts'
+import { LOOPBACK_POLICY } from '../src/browsers.ts'
 import { EventHub, type HubOptions } from '../src/events/hub.ts'
 import type { EventStreamOptions } from '../src/events/plugin.ts'
 import { serverMessages } from '../src/events/protocol.ts'
@@ -29,6 +30,9 @@ export interface ServeOptions {
   readonly hub?: HubOptions
   readonly events?: Omit<EventStreamOptions, 'hub'>
   readonly token?: string
+  readonly readToken?: string
+  /** Origins besides the server's own whose pages may open the stream (ALLOWED_ORIGINS). */
+  readonly allowedOrigins?: readonly string[]
   /** Build the kernel (default: the demo machine, which emits ~300k events/s). */
   readonly kernel?: () => Kernel
 }
@@ -44,7 +48,14 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
   const runner = new SimRunner(kernel, { mode: 'paused' })
   const hub = new EventHub(kernel, opts.hub)
   const server = Fastify({ logger: false })
-  await server.register(app, { kernel, runner, token: opts.token, events: { ...opts.events, hub } })
+  await server.register(app, {
+    kernel,
+    runner,
+    token: opts.token,
+    readToken: opts.readToken,
+    browsers: { ...LOOPBACK_POLICY, allowedOrigins: opts.allowedOrigins ?? [] },
+    events: { ...opts.events, hub },
+  })
   await server.listen({ host: '127.0.0.1', port: 0 })
   const port = (server.server.address() as { port: number }).port
   return {

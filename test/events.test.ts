@@ -6,7 +6,8 @@
 import http from 'node:http'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { PROTOCOL, TOKEN_PROTOCOL } from '../routes/events.ts'
+import { PROTOCOL } from '../routes/events.ts'
+import { TOKEN_PROTOCOL } from '../src/auth.ts'
 import { traceLine } from '../src/events/format.ts'
 import { EVENTS, formatEvent, type TraceEvent } from '../src/kernel/trace.ts'
 import { Client, type Msg, pump, type Served, serve, until } from './events-helpers.ts'
@@ -351,7 +352,7 @@ describe('the handshake', () => {
   })
 
   it('checks the Origin and lets listed and same origins in', async () => {
-    s = await serve({ events: { allowedOrigins: ['https://dash.example'] } })
+    s = await serve({ allowedOrigins: ['https://dash.example'] })
     await expect(Client.open(s.url, { origin: 'https://evil.example' })).rejects.toThrow('403')
     const same = await Client.open(s.url, { origin: `http://127.0.0.1:${s.port}` })
     const listed = await Client.open(s.url, { origin: 'https://dash.example' })
@@ -360,7 +361,7 @@ describe('the handshake', () => {
   })
 
   it('takes the read token as a subprotocol when one is configured', async () => {
-    s = await serve({ events: { readToken: 'sekret' } })
+    s = await serve({ readToken: 'sekret' })
     await expect(Client.open(s.url)).rejects.toThrow('401')
     const wrong = `${TOKEN_PROTOCOL}${Buffer.from('nope').toString('base64url')}`
     await expect(Client.open(s.url, {}, [PROTOCOL, wrong])).rejects.toThrow('401')

@@ -13,10 +13,8 @@ import { CLOSE, MAX_CLIENT_FRAME } from './protocol.ts'
 export interface EventStreamOptions extends HubOptions {
   /** A hub made by the caller (tests, benchmarks); by default one is made for the kernel. */
   readonly hub?: EventHub
-  /** Origins allowed to open the stream besides the server's own. */
-  readonly allowedOrigins?: readonly string[]
-  /** A token subscribers must present (as a websocket subprotocol). */
-  readonly readToken?: string
+  /** Streams one client address may have open at once. */
+  readonly maxStreamsPerAddress?: number
 }
 
 declare module 'fastify' {
@@ -45,11 +43,7 @@ async function eventStreamPlugin(
       socket.close(CLOSE.internal.code, 'server error')
     },
   })
-  await fastify.register(eventsRoutes, {
-    hub,
-    allowedOrigins: opts.allowedOrigins,
-    readToken: opts.readToken,
-  })
+  await fastify.register(eventsRoutes, { hub, maxStreamsPerAddress: opts.maxStreamsPerAddress })
   await fastify.register(tracingRoutes, { hub })
 }
 

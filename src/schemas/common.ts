@@ -30,6 +30,7 @@ const ERROR_DESCRIPTIONS = {
   412: 'ESTALE: If-Match does not match the current ETag; nothing changed',
   413: 'E2BIG: the body, the VMAs of a process or the state file would pass their limit',
   415: 'EINVAL: unsupported content type',
+  429: 'EAGAIN: too many requests or streams from this address; see Retry-After',
   503: 'EAGAIN: too much queued, or shutting down; retry after Retry-After',
   507: 'ENOMEM: the simulated machine lacks the memory; ENOSPC: MAX_PROCESSES is reached',
 } as const

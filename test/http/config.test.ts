@@ -23,9 +23,8 @@ describe('loadConfig', () => {
   })
 
   it('allows it with a token, or with anonymous writes explicitly allowed', () => {
-    expect(loadConfig({ HOST: '0.0.0.0', KSCAND_SIM_TOKEN: 's3cret' }).KSCAND_SIM_TOKEN).toBe(
-      's3cret',
-    )
+    const token = 's3cret-0123456789'
+    expect(loadConfig({ HOST: '0.0.0.0', KSCAND_SIM_TOKEN: token }).KSCAND_SIM_TOKEN).toBe(token)
     expect(loadConfig({ HOST: '::', KSCAND_SIM_ALLOW_ANONYMOUS_WRITES: '1' }).HOST).toBe('::')
     expect(loadConfig({ HOST: '0.0.0.0', KSCAND_SIM_ALLOW_ANONYMOUS_WRITES: 'true' }).HOST).toBe(
       '0.0.0.0',

@@ -111,7 +111,7 @@ describe('readiness through start, run and shutdown', () => {
     })
     // Expect: 100-continue makes the server say when it has the request's headers.
     inflight.write(
-      `PUT ${SLEEP} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+      `PUT ${SLEEP} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nAuthorization: Bearer ${TOKEN}\r\n` +
         'Content-Type: text/plain\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n',
     )
     await until('the server has the request', async () => answer.includes('100 Continue'))
