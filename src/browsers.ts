@@ -19,7 +19,7 @@
  */
 import { isIP } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { HttpError } from './http-errors.ts'
+import { HttpError, sendError } from './http-errors.ts'
 
 export interface BrowserPolicy {
   /** The daemon listens on a loopback address: only loopback names (and allowedHosts) answer. */
@@ -95,12 +95,18 @@ export function browserGuard(policy: BrowserPolicy): Hook {
     return url.hostname === host.name && port(url.port) === port(host.port)
   }
 
-  return (req, _reply, done) => {
+  // Answered here, not through the instance's error handler: the probes have none of ours.
+  const refuse = (req: FastifyRequest, reply: FastifyReply, err: HttpError) => {
+    sendError(req, reply, err)
+  }
+  return (req, reply, done) => {
     const raw = req.headers.host
     const host = raw === undefined ? null : parseHost(raw)
     // No Host at all (HTTP/1.0) is never a browser.
     if (raw !== undefined && enforced && (host === null || !isOurs(host))) {
-      return done(
+      return refuse(
+        req,
+        reply,
         new HttpError(
           'EACCES',
           `host ${JSON.stringify(raw.slice(0, 100))} is not a name of this daemon ` +
@@ -114,7 +120,9 @@ export function browserGuard(policy: BrowserPolicy): Hook {
     const site = req.headers['sec-fetch-site']
     if (origin !== undefined && origins.has(origin)) return done()
     if (origin !== undefined && !isOwnOrigin(origin, host)) {
-      return done(
+      return refuse(
+        req,
+        reply,
         new HttpError(
           'EACCES',
           `origin ${JSON.stringify(origin.slice(0, 100))} is neither this daemon's nor in ` +
@@ -123,7 +131,11 @@ export function browserGuard(policy: BrowserPolicy): Hook {
       )
     }
     if (site === 'cross-site' || site === 'same-site') {
-      return done(new HttpError('EACCES', `a ${site} request from a web page (Sec-Fetch-Site)`))
+      return refuse(
+        req,
+        reply,
+        new HttpError('EACCES', `a ${site} request from a web page (Sec-Fetch-Site)`),
+      )
     }
     done()
   }
