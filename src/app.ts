@@ -53,6 +53,9 @@ declare module 'fastify' {
   }
 }
 
+/** Methods some route takes; others (PROPFIND, PURGE, TRACE…) are 501 on every URL. */
+const ROUTED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+
 export async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   fastify.decorate('kernel', opts.kernel)
   fastify.decorate('runner', opts.runner)
@@ -84,7 +87,13 @@ export async function app(fastify: FastifyInstance, opts: AppOptions): Promise<v
     return sendError(req, reply, e)
   })
   fastify.setNotFoundHandler((req, reply) =>
-    sendError(req, reply, new HttpError('ENOENT', `no such file or resource: ${req.url}`)),
+    sendError(
+      req,
+      reply,
+      ROUTED_METHODS.has(req.method)
+        ? new HttpError('ENOENT', `no such file or resource: ${req.url}`)
+        : new HttpError('EOPNOTSUPP', `${req.method} is not a method this daemon takes`, 501),
+    ),
   )
 
   const addMethodFallbacks = trackMethods(fastify)

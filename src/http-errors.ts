@@ -4,6 +4,7 @@
  * and its HTTP status. Bodies are offered as text or as JSON `{errno, code, message}` by
  * content negotiation (see negotiate.ts).
  */
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { KernelError } from './kernel/errors.ts'
@@ -29,6 +30,7 @@ export const ERRNOS = {
   ENOSPC: { errno: 28, text: 'No space left on device', status: 507 },
   ERANGE: { errno: 34, text: 'Numerical result out of range', status: 400 },
   EOPNOTSUPP: { errno: 95, text: 'Operation not supported', status: 405 },
+  ETIMEDOUT: { errno: 110, text: 'Connection timed out', status: 408 },
   ESTALE: { errno: 116, text: 'Stale file handle', status: 412 },
 } as const
 
@@ -117,4 +119,28 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, err: HttpErr
  */
 export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   sendError(req, reply, toHttpError(err))
+}
+
+/** What node's HTTP parser refuses before fastify sees a request, by parser error code. */
+const CLIENT_ERRORS: Record<string, [ErrnoCode, number, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: ['ETIMEDOUT', 408, 'Request Timeout'],
+  HPE_HEADER_OVERFLOW: ['E2BIG', 431, 'Request Header Fields Too Large'],
+}
+
+/**
+ * `Fastify({ clientErrorHandler })`: a request node's parser refuses (an unknown method such
+ * as `FOO`, a malformed request line, headers too large, a timeout) answered with our body,
+ * as text since its Accept header was never read, and the connection closed.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [code, status, reason] = CLIENT_ERRORS[err.code ?? ''] ?? ['EINVAL', 400, 'Bad Request']
+  const body = `request error: ${ERRNOS[code].text} (${err.code ?? 'malformed request'})\n`
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy(err)
 }

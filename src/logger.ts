@@ -15,6 +15,7 @@ export const REDACT_PATHS = [
   'req.headers["sec-websocket-protocol"]',
   'headers.authorization',
   'config.KSCAND_SIM_TOKEN',
+  'config.KSCAND_SIM_READ_TOKEN',
   'token',
   '*.token',
 ]
@@ -62,6 +63,24 @@ function prettyStream(out: NodeJS.WritableStream): Writable {
   })
 }
 
+/** A URL as logged: the path, and `?[redacted]` for a query (a token may be put there). */
+export function loggedUrl(url: string): string {
+  const q = url.indexOf('?')
+  return q < 0 ? url : `${url.slice(0, q)}?[redacted]`
+}
+
+/** Fastify's request serializer, but with the query string redacted; other objects pass. */
+function serializeRequest(req: FastifyRequest) {
+  if (typeof req?.url !== 'string') return req
+  return {
+    method: req.method,
+    url: loggedUrl(req.url),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  }
+}
+
 export interface LoggerConfig {
   readonly LOG_LEVEL: string
 }
@@ -74,6 +93,7 @@ export function loggerOptions(
   return {
     level: config.LOG_LEVEL,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { req: serializeRequest },
     ...(out.isTTY ? { stream: prettyStream(out) } : {}),
   }
 }

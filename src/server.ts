@@ -18,7 +18,7 @@ import {
   loadMachineConfig,
   parseCommandLine,
 } from './config.ts'
-import { frameworkErrors } from './http-errors.ts'
+import { clientErrorHandler, frameworkErrors } from './http-errors.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { loggerOptions, RequestLog } from './logger.ts'
 import { Metrics } from './metrics.ts'
@@ -61,6 +61,7 @@ const runner = new SimRunner(kernel, {
 const lifecycle = new Lifecycle()
 const server = Fastify({
   frameworkErrors,
+  clientErrorHandler,
   logger: loggerOptions(config),
   logController: new RequestLog(config.REQUEST_LOG_LEVEL),
   // Routes that take bigger bodies (POST /processes) set their own limit.
