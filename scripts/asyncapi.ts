@@ -144,7 +144,8 @@ export function generateAsyncapi(): string {
           in: 'header',
           description:
             `Only when the server has a read token: offer \`${TOKEN_PROTOCOL}<base64url(token)>\` ` +
-            `as a subprotocol next to \`${PROTOCOL}\` (browsers cannot set Authorization).`,
+            `as a subprotocol next to \`${PROTOCOL}\` (browsers cannot set Authorization), ` +
+            'or send `Authorization: Bearer <token>`; the read or the write token.',
         },
       },
       messages: Object.fromEntries(

@@ -48,7 +48,8 @@ export const CLOSE = {
     reason: 'slow',
     when:
       'try again later: the client stopped reading and stayed above the high-water mark for ' +
-      'the stuck timeout, or the server has its maximum number of subscribers',
+      'the stuck timeout, or the server has its maximum number of subscribers (or the ' +
+      "client's address its maximum of streams)",
   },
   badRequest: {
     code: 4400,
