@@ -4,6 +4,7 @@
  * `npm run bench -- kernel` runs one suite.
  */
 import { eventsSuite } from './events.bench.ts'
+import { globsSuite } from './globs.bench.ts'
 import { httpSuite } from './http.bench.ts'
 import { kernelSuite } from './kernel.bench.ts'
 import { stateSuite } from './state.bench.ts'
@@ -14,6 +15,7 @@ const suites: Record<string, BenchSuite> = {
   http: httpSuite,
   events: eventsSuite,
   state: stateSuite,
+  globs: globsSuite,
 }
 
 const only = process.argv.slice(2)
