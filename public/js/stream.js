@@ -12,7 +12,12 @@
  *   connections once the server accepted it, so a reconnect never carries a bad filter.
  */
 
+import { auth } from './api.js'
+
 const PROTOCOL = 'kscand-sim.v1'
+/** The token, once the page has one, travels as a subprotocol (a websocket has no headers). */
+const TOKEN_PROTOCOL = 'base64url.bearer.authorization.kscand-sim.'
+const base64url = (s) => btoa(s).replaceAll('+', '-').replaceAll('/', '_').replaceAll('=', '')
 const GONE = 4410
 const GOING_AWAY = 1001
 /** The close code this client uses for a frame that is not JSON. */
@@ -68,7 +73,8 @@ export class EventStream {
 
   connect() {
     if (this.attempt === 0) this.onStatus('connecting', '')
-    const ws = new WebSocket(this.url(), [PROTOCOL])
+    const token = auth.token ? [`${TOKEN_PROTOCOL}${base64url(auth.token)}`] : []
+    const ws = new WebSocket(this.url(), [PROTOCOL, ...token])
     this.ws = ws
     ws.onopen = () => {
       // A change asked for while the connection was down.

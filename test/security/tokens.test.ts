@@ -81,6 +81,18 @@ describe('the read token', () => {
   })
 })
 
+describe('a read token alone', () => {
+  const server = realServer({ KSCAND_SIM_READ_TOKEN: READ })
+  const port = () => server().port
+
+  it('guards the writes too: nobody is distinguished as a writer', async () => {
+    const path = '/sys/kernel/mm/kscand/scan_sleep_ms'
+    expect((await send(port(), 'POST', path, {}, '100')).status).toBe(401)
+    expect((await send(port(), 'GET', path, bearer(READ))).body).toBe('20\n')
+    expect((await send(port(), 'POST', path, bearer(READ), '30')).body).toBe('30\n')
+  })
+})
+
 describe('tokens at boot', () => {
   const dirs = tempDirs()
   const refused = async (env: Record<string, string>, message: RegExp) => {
