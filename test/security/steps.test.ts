@@ -59,7 +59,13 @@ describe('abandoned steps', () => {
     // Before, the abandoned hour ran to its end first (seconds here, minutes on big machines).
     expect(waited).toBeLessThan(2_000)
     expect(next.body.now).toBeLessThan(MAX_STEP_MS)
-    expect(srv.stdout()).toMatch(/"path":"\/sim\/step".*\(cancelled\)/)
+    // The audit line reaches us through the child's stdout pipe, a moment after the answer.
+    const cancelled = /"path":"\/sim\/step".*\(cancelled\)/
+    const logDeadline = Date.now() + 5_000
+    while (!cancelled.test(srv.stdout()) && Date.now() < logDeadline) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(srv.stdout()).toMatch(cancelled)
   })
 
   it('queues at most STEP_QUEUE steps: the next gets 503 EAGAIN with Retry-After', async () => {
