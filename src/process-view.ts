@@ -5,7 +5,8 @@
 import { PAGE_SIZE } from './kernel/constants.ts'
 import { KernelError } from './kernel/errors.ts'
 import type { Kernel } from './kernel/kernel.ts'
-import type { Process, VmaKind } from './kernel/mm.ts'
+import type { Process } from './kernel/mm.ts'
+import type { VmaKind } from './kernel/spec.ts'
 import type { ProcessDetail, ProcessSummary } from './schemas/processes.ts'
 import { rangeList } from './sysfs/table.ts'
 

@@ -28,7 +28,7 @@ import { open, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { z } from 'zod'
 import { MAX_PROCESSES } from './kernel/constants.ts'
-import type { ProcessSpec as KernelProcessSpec } from './kernel/mm.ts'
+import type { ProcessSpec as KernelProcessSpec } from './kernel/spec.ts'
 import { ProcessSpec } from './schemas/processes.ts'
 
 export const STATE_FORMAT = 'kscand-sim-state'

@@ -13,11 +13,18 @@
  * the time and stops accessing memory: its pages keep their place, their rates drop to 0.
  */
 import { nextAccessAfter } from './access.ts'
+import type { KthreadContext } from './context.ts'
 import { checkInt, checkNumber, einval } from './errors.ts'
-import type { Kernel } from './kernel.ts'
-import type { ClosedLoopSpec, Process } from './mm.ts'
+import type { Process } from './mm.ts'
+import type { NumaBalancing } from './numa-balancing.ts'
 import { NEVER, RATE } from './rate.ts'
-import { assignRates, type WorkloadSpec } from './workload.ts'
+import type { ClosedLoopSpec, WorkloadSpec } from './spec.ts'
+import { assignRates } from './workload.ts'
+
+/** A closed-loop process also takes NUMA hint faults: what it may touch of the kernel. */
+export interface ClosedLoopContext extends KthreadContext {
+  readonly numab: NumaBalancing
+}
 
 export const CLOSED_LOOP_TICK_MS = 10
 /** Relative change of the access rate that reassigns the pages' rates. */
@@ -36,7 +43,7 @@ export class ClosedLoop {
   constructor(
     readonly spec: ClosedLoopSpec,
     private readonly proc: Process,
-    private readonly k: Kernel,
+    private readonly k: ClosedLoopContext,
   ) {
     this.lastAt = proc.startedAt
   }
@@ -108,7 +115,7 @@ export function validateClosedLoop(c: ClosedLoopSpec, workload: WorkloadSpec): v
 export class ClosedLoops {
   private readonly loops = new Map<Process, ClosedLoop>()
 
-  constructor(private readonly k: Kernel) {}
+  constructor(private readonly k: ClosedLoopContext) {}
 
   get(proc: Process): ClosedLoop | undefined {
     return this.loops.get(proc)

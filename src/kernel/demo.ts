@@ -14,9 +14,8 @@
  * is ever drained (§7.9); turning the quirk off shows the round-robin behaviour.
  */
 import { GiB, MiB } from './constants.ts'
-import type { KernelConfig } from './kernel.ts'
 import { DEFAULT_TOPOLOGY } from './machine.ts'
-import type { ProcessSpec } from './mm.ts'
+import type { KernelConfig, ProcessSpec } from './spec.ts'
 
 export const DEMO_CONFIG: KernelConfig = { seed: 42, topology: DEFAULT_TOPOLOGY }
 

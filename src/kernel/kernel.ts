@@ -19,9 +19,9 @@ import {
 } from './constants.ts'
 import { checkInt, checkNumber, einval, KernelError } from './errors.ts'
 import { Kmigrated } from './kmigrated.ts'
-import { Kscand } from './kscand.ts'
+import { Kscand, type KscandContext } from './kscand.ts'
 import { Kswapd } from './kswapd.ts'
-import { DEFAULT_TOPOLOGY, Machine, type TopologySpec } from './machine.ts'
+import { DEFAULT_TOPOLOGY, Machine } from './machine.ts'
 import {
   layoutVmas,
   MmStruct,
@@ -29,40 +29,24 @@ import {
   PG_LRU,
   PG_REFERENCED,
   PG_YOUNG,
-  type PolicySpec,
   Process,
-  type ProcessSpec,
   PTE_PROTNONE,
 } from './mm.ts'
 import { NUMA_BALANCING_MAX, NumaBalancing } from './numa-balancing.ts'
 import { deriveSeed } from './prng.ts'
 import { NEVER, quantizeRate, RATE } from './rate.ts'
 import { type Kthread, Scheduler } from './sched.ts'
+import type {
+  CostModel,
+  KernelConfig,
+  PolicySpec,
+  ProcessSpec,
+  Quirks,
+  WorkloadSpec,
+} from './spec.ts'
 import { Tracer } from './trace.ts'
 import { Vmstat } from './vmstat.ts'
-import { assignRates, sweepPeriodMs, validateWorkload, type WorkloadSpec } from './workload.ts'
-
-/** Modelled CPU cost of the threads' work, charged as virtual time. */
-export interface CostModel {
-  /** One kscand_scan_mm_slot() visit, whether or not the mm is due. */
-  readonly visitNs: number
-  /** One PTE test-and-clear with its folio checks. */
-  readonly pteNs: number
-  /** One successful single-folio migration (kscand V0: ~5 µs per 4 KiB page, migration-dominated). */
-  readonly migrateNs: number
-  /** A promotion attempt rejected by a check. */
-  readonly checkNs: number
-  /** One page examined by kswapd's clock. */
-  readonly reclaimScanNs: number
-  /** NUMA balancing: one task_numa_work() call (mmap lock, window setup, TLB flushes). */
-  readonly numabScanNs: number
-  /** NUMA balancing: one PTE walked by change_prot_numa(). */
-  readonly numabPteNs: number
-  /** NUMA balancing: one hint fault in do_numa_page(), without a migration. */
-  readonly hintFaultNs: number
-  /** NUMA balancing: one synchronous folio migration in the faulting task. */
-  readonly numabMigrateNs: number
-}
+import { assignRates, sweepPeriodMs, validateWorkload } from './workload.ts'
 
 export const DEFAULT_COSTS: CostModel = {
   visitNs: 200,
@@ -77,48 +61,6 @@ export const DEFAULT_COSTS: CostModel = {
   numabMigrateNs: 28_900,
 }
 
-/**
- * Behaviours of the posted V3 code that change what users see (§7.13), switchable at run
- * time. `true` is the faithful default.
- */
-export interface Quirks {
-  /** Quirk 4: kmigrated keeps servicing the first mm with a migration slot until it exits. */
-  kmigrated_sticky_slot: boolean
-  /** Quirk 1: the scan_size budget only ends a scan on a VMA that produced candidates. */
-  scan_budget_needs_candidates: boolean
-  /** Seed patch 05: kmigrated_wait_work() waits on the condition `true`, so it never sleeps. */
-  kmigrated_wait_returns_at_once: boolean
-}
-
-export const QUIRK_NAMES = [
-  'kmigrated_sticky_slot',
-  'scan_budget_needs_candidates',
-  'kmigrated_wait_returns_at_once',
-] as const satisfies readonly (keyof Quirks)[]
-
-export interface KernelConfig {
-  readonly seed?: number
-  readonly topology?: TopologySpec
-  readonly costs?: Partial<CostModel>
-  readonly quirks?: Partial<Quirks>
-  /** sysctl_numa_balancing_scan_delay; V3 delays a new mm's first scan by twice this. */
-  readonly numaBalancingScanDelayMs?: number
-  /** Ground truth: a page accessed at least this often (per second) is hot. */
-  readonly hotThreshold?: number
-  /** Most kscand_migrate_info entries that can exist (GFP_NOWAIT fails beyond). */
-  readonly maxMigrateInfo?: number
-  /** /sys/kernel/mm/numa/demotion_enabled at boot. */
-  readonly demotionEnabled?: boolean
-  /** kernel.numa_balancing at boot (0–4, default 0: kscand alone). */
-  readonly numaBalancing?: number
-  /** Start kscand, kmigrated and kswapd at boot, as subsys_initcall does. Default true. */
-  readonly autostart?: boolean
-  /** Most live processes (exec and fork fail with ENOSPC beyond). Default MAX_PROCESSES. */
-  readonly maxProcesses?: number
-  /** Most VMAs a process may have (exec fails with E2BIG beyond). Default MAX_VMAS. */
-  readonly maxVmas?: number
-}
-
 export const KSCAND_PID = 90
 export const KMIGRATED_PID = 91
 const KSWAPD_PID_BASE = 70
@@ -127,7 +69,7 @@ const FIRST_PID = 1000
 const REBASE_AT = 2 ** 31
 const REBASE_BY = 2 ** 30
 
-export class Kernel {
+export class Kernel implements KscandContext {
   readonly seed: number
   readonly machine: Machine
   readonly tracer = new Tracer()

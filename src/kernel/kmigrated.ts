@@ -14,7 +14,7 @@ import {
   KSCAND_SAME_SRC_DEST_NODE,
   MSTAT_UPDATE_FREQ,
 } from './constants.ts'
-import type { Kernel } from './kernel.ts'
+import type { KthreadContext } from './context.ts'
 import { type MmStruct, PG_IDLE, PG_INVALID, PG_LRU, PG_REFERENCED, PG_YOUNG } from './mm.ts'
 import { HOST_YIELD, type Kthread, RESCHED, type Wait, WaitQueue } from './sched.ts'
 import { EV } from './trace.ts'
@@ -132,7 +132,7 @@ export class Kmigrated {
   queued = 0
 
   constructor(
-    private readonly k: Kernel,
+    private readonly k: KthreadContext,
     pid: number,
   ) {
     this.thread = k.sched.kthread('kmigrated', pid, (t) => this.main(t))

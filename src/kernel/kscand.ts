@@ -21,9 +21,9 @@ import {
   SCAN_PERIOD_CHANGE_SCALE,
   SCAN_PERIOD_TUNE_PERCENT,
 } from './constants.ts'
+import type { KthreadContext } from './context.ts'
 import { einval } from './errors.ts'
-import type { Kernel } from './kernel.ts'
-import { MigrateList } from './kmigrated.ts'
+import { type Kmigrated, MigrateList } from './kmigrated.ts'
 import type { MmStruct, Vma } from './mm.ts'
 import {
   W_COLD,
@@ -49,6 +49,11 @@ const WALK_CHUNK = 1 << 12
 
 import { EV } from './trace.ts'
 import { VM } from './vmstat.ts'
+
+/** kscand hands what it found to kmigrated: the one other thread it reaches. */
+export interface KscandContext extends KthreadContext {
+  readonly kmigrated: Kmigrated
+}
 
 /** struct kscand_mm_slot */
 export class KscandMmSlot {
@@ -144,7 +149,7 @@ export class Kscand {
   scanning: MmStruct | null = null
 
   constructor(
-    private readonly k: Kernel,
+    private readonly k: KscandContext,
     pid: number,
   ) {
     this.thread = k.sched.kthread('kscand', pid, (t) => this.main(t))

@@ -9,7 +9,7 @@
  */
 import { nextAccessAfter } from './access.ts'
 import { SWAP_CLUSTER_MAX } from './constants.ts'
-import type { Kernel } from './kernel.ts'
+import type { KthreadContext } from './context.ts'
 import { PG_IDLE, PG_LRU, PG_UNEVICTABLE, PG_YOUNG } from './mm.ts'
 import { type Kthread, RESCHED, type Wait, WaitQueue } from './sched.ts'
 import { VM } from './vmstat.ts'
@@ -26,7 +26,7 @@ export class Kswapd {
   private readonly targets: number[]
 
   constructor(
-    private readonly k: Kernel,
+    private readonly k: KthreadContext,
     readonly nid: number,
     pid: number,
   ) {

@@ -6,7 +6,8 @@
  */
 import { MAX_VMAS, PAGE_SIZE, PR_PTE_A_SCAN_SCALE_DEFAULT } from './constants.ts'
 import { checkInt, einval } from './errors.ts'
-import type { WorkloadSpec } from './workload.ts'
+import type { ProcessSpec, VmaKind, VmaSpec, WorkloadSpec } from './spec.ts'
+import { VMA_KINDS } from './spec.ts'
 
 // Folio flags kept per page.
 export const PG_IDLE = 1
@@ -23,40 +24,6 @@ export const PG_SHARED = 32
 export const PTE_PROTNONE = 64
 /** is_valid_folio() rejects these (§7.5). */
 export const PG_INVALID = PG_UNEVICTABLE | PG_SHARED
-
-/**
- * VMA kinds, as far as §7.5 tells them apart:
- * - anon: private anonymous memory (heap, stacks) — scanned;
- * - file: a writable file mapping — scanned;
- * - file_ro: a read-only file mapping (text, shared libraries) — skipped by the VMA filter;
- * - shared: memory mapped by another process too — scanned, but every folio is rejected;
- * - mlocked: anonymous VM_LOCKED memory — scanned, folios unevictable and rejected;
- * - hugetlb, mixedmap (VM_MIXEDMAP), io (VM_IO|VM_PFNMAP, !vma_migratable) and
- *   prot_none (!vma_is_accessible) — skipped by the VMA filter.
- */
-export const VMA_KINDS = [
-  'anon',
-  'file',
-  'file_ro',
-  'shared',
-  'mlocked',
-  'hugetlb',
-  'mixedmap',
-  'io',
-  'prot_none',
-] as const
-export type VmaKind = (typeof VMA_KINDS)[number]
-
-export interface VmaSpec {
-  readonly kind: VmaKind
-  /** Bytes; a positive multiple of 4096. */
-  readonly size: number
-  /**
-   * The VMA has its own mempolicy set by mbind(2) without MPOL_F_MOF, so
-   * vma_policy_mof() is false and kscand skips it.
-   */
-  readonly mbind?: boolean
-}
 
 /** First mapping address; VMAs follow at 2 MiB-aligned addresses with a 2 MiB gap. */
 export const MMAP_BASE = 0x7f0000000000
@@ -230,46 +197,6 @@ export class MmStruct {
   accessedPages(): AccessedPages {
     return new AccessedPages(this.vmas.filter((v) => v.accessible))
   }
-}
-
-export type PolicySpec =
-  /** First touch: local node of `cpuNode` (default: the CPU node with most free memory), falling back by distance. */
-  | {
-      readonly mode: 'local'
-      readonly cpuNode?: number
-      /**
-       * Pages start on this node (falling back by distance) instead of the CPU node, as after
-       * a move_pages(2) that left the default policy in place (abench's memory on CXL).
-       */
-      readonly memNode?: number
-    }
-  /** numactl --preferred: like local, starting from `node`. */
-  | { readonly mode: 'preferred'; readonly node: number }
-  /** numactl --membind (task policy): only these nodes. */
-  | { readonly mode: 'bind'; readonly nodes: readonly number[] }
-  /** numactl --interleave (task policy): page by page over these nodes. */
-  | { readonly mode: 'interleave'; readonly nodes: readonly number[] }
-
-export interface ProcessSpec {
-  readonly comm: string
-  /** Either a total size (one anonymous VMA) or an explicit layout. */
-  readonly size?: number
-  readonly vmas?: readonly VmaSpec[]
-  readonly policy?: PolicySpec
-  readonly workload?: WorkloadSpec
-  /** Accesses per second over the whole process. */
-  readonly accessRate?: number
-  /** Instead of a rate: threads, think time and an access budget (closed-loop.ts). */
-  readonly closedLoop?: ClosedLoopSpec
-}
-
-export interface ClosedLoopSpec {
-  /** Threads doing accesses in parallel (1 to 4096). */
-  readonly threads: number
-  /** Work between two accesses of one thread, in ns (abench: 1 µs). */
-  readonly thinkNs: number
-  /** Accesses to do in all (abench: 512 iterations over its pages). */
-  readonly accesses: number
 }
 
 export class Process {

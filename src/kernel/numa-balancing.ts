@@ -16,8 +16,8 @@
  */
 import { nextAccessAfter } from './access.ts'
 import { PAGE_SHIFT, PAGE_SIZE } from './constants.ts'
+import type { KthreadContext } from './context.ts'
 import { einval } from './errors.ts'
-import type { Kernel } from './kernel.ts'
 import { type MmStruct, PG_SHARED, type Process, PTE_PROTNONE, type Vma } from './mm.ts'
 import { NEVER } from './rate.ts'
 import { HOST_YIELD, type Kthread, RESCHED, type Wait, WaitQueue } from './sched.ts'
@@ -423,7 +423,7 @@ export class NumaTask {
     readonly cpuNode: number,
     nrNodes: number,
     body: (t: Kthread) => Generator<Wait, void, void>,
-    k: Kernel,
+    k: KthreadContext,
   ) {
     this.numa_scan_period = k.numa_balancing_scan_delay_ms
     this.faultsMem = new Float64Array(nrNodes * 2)
@@ -460,7 +460,7 @@ export class NumaBalancing {
   /** Pages change_pte_range() marked in one chunk. */
   private readonly marked = new Uint32Array(PROT_CHUNK)
 
-  constructor(private readonly k: Kernel) {
+  constructor(private readonly k: KthreadContext) {
     this.pgdat = k.machine.nodes.map(() => new PgdatNumab())
   }
 

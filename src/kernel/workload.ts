@@ -8,30 +8,7 @@ import { checkNumber, einval } from './errors.ts'
 import type { AccessedPages } from './mm.ts'
 import { Permutation } from './prng.ts'
 import { quantizeLog2Rate, quantizeRate } from './rate.ts'
-
-export type WorkloadSpec =
-  /** Every page equally likely (GUPS / memtier R:R). */
-  | { readonly pattern: 'uniform' }
-  /** Scrambled Zipf: rank r has weight r^-theta; ranks are scattered over the pages (YCSB). */
-  | { readonly pattern: 'zipf'; readonly theta: number }
-  /**
-   * A hot set of `hotFraction` of the pages takes `hotAccessFraction` (default 0.9) of the
-   * accesses, the rest is uniform (HeMem GUPS). At `shiftAtMs` after the process starts,
-   * `shiftFraction` (default 1) of the hot set moves to the pages right after it.
-   */
-  | {
-      readonly pattern: 'hotset'
-      readonly hotFraction: number
-      readonly hotAccessFraction?: number
-      readonly shiftAtMs?: number
-      readonly shiftFraction?: number
-    }
-  /** A sweep over the pages in address order, one 64-byte line per access. */
-  | { readonly pattern: 'sequential' }
-  /** No accesses of its own; pages are only touched by explicit commands (scripted tests). */
-  | { readonly pattern: 'idle' }
-
-export type Pattern = WorkloadSpec['pattern']
+import type { WorkloadSpec } from './spec.ts'
 
 const LINES_PER_PAGE = PAGE_SIZE / 64
 

@@ -9,7 +9,7 @@ import {
   PR_GET_PTE_A_SCAN_SCALE,
   PR_SET_PTE_A_SCAN_SCALE,
 } from '../kernel/constants.ts'
-import { VMA_KINDS } from '../kernel/mm.ts'
+import { VMA_KINDS } from '../kernel/spec.ts'
 
 const Bytes = z
   .number()

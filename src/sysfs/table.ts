@@ -9,7 +9,8 @@
  */
 import { type ZodType, z } from 'zod'
 import { HttpError } from '../http-errors.ts'
-import { type Kernel, QUIRK_NAMES } from '../kernel/kernel.ts'
+import type { Kernel } from '../kernel/kernel.ts'
+import { QUIRK_NAMES } from '../kernel/spec.ts'
 import {
   cString,
   kstrtobool,

@@ -1,7 +1,8 @@
 /** Small machines and trace capture for the kernel tests. */
 import { MiB } from '../../src/kernel/constants.ts'
-import { Kernel, type KernelConfig } from '../../src/kernel/kernel.ts'
+import { Kernel } from '../../src/kernel/kernel.ts'
 import type { TopologySpec } from '../../src/kernel/machine.ts'
+import type { KernelConfig } from '../../src/kernel/spec.ts'
 import { EVENTS, type EventName, formatEvent, type TraceEvent } from '../../src/kernel/trace.ts'
 
 /** Two 64 MiB DRAM nodes with CPUs and a 128 MiB CXL node. */

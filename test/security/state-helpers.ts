@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import { afterEach } from 'vitest'
 import { MAX_VMAS } from '../../src/kernel/constants.ts'
-import type { ProcessSpec } from '../../src/kernel/mm.ts'
+import type { ProcessSpec } from '../../src/kernel/spec.ts'
 import {
   NO_SHEDDING,
   type ServerProcess,
