@@ -1,6 +1,6 @@
 /**
- * mm registration and teardown (§7.2), prctl (§6), determinism, and the quirk switches of
- * §7.13 that change what users see.
+ * mm registration and teardown (§7.2), prctl (§6), and the quirk switches of §7.13 that
+ * change what users see.
  */
 import { describe, expect, it } from 'vitest'
 import {
@@ -9,8 +9,6 @@ import {
   PR_GET_PTE_A_SCAN_SCALE,
   PR_SET_PTE_A_SCAN_SCALE,
 } from '../../src/kernel/constants.ts'
-import { DEMO_CONFIG, DEMO_PROCESSES } from '../../src/kernel/demo.ts'
-import { Kernel } from '../../src/kernel/kernel.ts'
 import { boot, capture, fields, pagesConserved } from './helpers.ts'
 
 describe('fork, exec and exit', () => {
@@ -139,78 +137,6 @@ describe('prctl PR_SET/GET_PTE_A_SCAN_SCALE (§6)', () => {
     k.run(10_000)
     expect(trace.named('kmem_scan_mm_start')).toHaveLength(0)
     expect(k.vmstat.get('nr_kscand_mm_scans')).toBe(0)
-  })
-})
-
-describe('determinism', () => {
-  type Run = (k: Kernel, until: number) => void
-  const atOnce: Run = (k, until) => k.run(until)
-
-  function traceOf(
-    seed: number,
-    withStarts = false,
-    mmsToScan = 4096,
-    run = atOnce,
-    numaBalancing = 0,
-  ): string[] {
-    const k = new Kernel({ ...DEMO_CONFIG, seed, numaBalancing })
-    const trace = capture(k)
-    k.tracer.setEnabled('kmem_scan_mm_start', withStarts)
-    k.kscand.store_mms_to_scan(mmsToScan)
-    for (const p of DEMO_PROCESSES) k.exec(p)
-    if (numaBalancing) {
-      // The demo's processes all have numactl policies, which NUMA balancing leaves alone: one
-      // more under the default policy, with pages on the other DRAM node and on CXL.
-      const mm = k.exec({ comm: 'local', size: 32 * MiB, policy: { mode: 'local', cpuNode: 0 } }).mm
-      for (let i = 0; i < mm.nrPages; i += 2) k.movePage(mm, i, i % 4 === 0 ? 1 : 2)
-    }
-    run(k, 2500)
-    k.kscand.store_scan_sleep_ms(5)
-    k.prctl(1000, PR_SET_PTE_A_SCAN_SCALE, 2)
-    run(k, 4000)
-    k.exit(1002)
-    run(k, 4400)
-    k.stopThread('kmigrated')
-    run(k, 4700)
-    k.startThread('kmigrated')
-    run(k, 5500)
-    return trace.lines()
-  }
-
-  it('one thread resumption per call, as the runner drives it, gives the same trace', () => {
-    // Between calls threads may be parked at host yields (inside a walk, a drain): the exit
-    // and the stop above then land there.
-    let calls = 0
-    const oneByOne: Run = (k, until) => {
-      while (!k.run(until, 1)) calls++
-    }
-    const a = traceOf(42, false, 4096, oneByOne)
-    expect(calls).toBeGreaterThan(10_000)
-    expect(a.join('\n')).toBe(traceOf(42).join('\n'))
-  })
-
-  it('the same seed and commands give a byte-identical trace; another seed does not', () => {
-    const a = traceOf(42)
-    expect(a.length).toBeGreaterThan(10_000)
-    expect(traceOf(42).join('\n')).toBe(a.join('\n'))
-    expect(traceOf(43).join('\n')).not.toBe(a.join('\n'))
-  })
-
-  it('with NUMA balancing on (mode 3, both promoters): byte-identical per seed, in one go or step by step', () => {
-    const a = traceOf(42, false, 4096, atOnce, 3)
-    expect(a.some((l) => l.includes('mm_migrate_pages'))).toBe(true)
-    expect(traceOf(42, false, 4096, atOnce, 3).join('\n')).toBe(a.join('\n'))
-    const oneByOne: Run = (k, until) => {
-      while (!k.run(until, 1)) {}
-    }
-    expect(traceOf(42, false, 4096, oneByOne, 3).join('\n')).toBe(a.join('\n'))
-    expect(traceOf(43, false, 4096, atOnce, 3).join('\n')).not.toBe(a.join('\n'))
-  })
-
-  it('tracing every visit (kscand visits one by one) changes nothing else', () => {
-    // 256 visits a cycle keeps the number of traced visits small.
-    const withStarts = traceOf(42, true, 256).filter((l) => !l.includes('kmem_scan_mm_start'))
-    expect(withStarts.join('\n')).toBe(traceOf(42, false, 256).join('\n'))
   })
 })
 
