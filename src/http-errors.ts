@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
+import { isWrite } from './is-write.ts'
 import { KernelError } from './kernel/errors.ts'
 import { prefersJson } from './negotiate.ts'
 
@@ -91,8 +92,6 @@ export function toHttpError(err: unknown): HttpError {
   }
   return new HttpError('EIO', 'internal error')
 }
-
-const isWrite = (method: string) => method !== 'GET' && method !== 'HEAD'
 
 export function errorBody(req: FastifyRequest, err: HttpError): ErrorBody {
   const text = ERRNOS[err.code].text

@@ -14,6 +14,7 @@ import { metricsRoutes } from '../routes/metrics.ts'
 import { readGuard, type Tokens } from './auth.ts'
 import { type BrowserPolicy, browserGuard, LOOPBACK_POLICY } from './browsers.ts'
 import { HttpError } from './http-errors.ts'
+import { isWrite } from './is-write.ts'
 import type { Kernel } from './kernel/kernel.ts'
 import type { Lifecycle } from './lifecycle.ts'
 import type { Metrics } from './metrics.ts'
@@ -42,10 +43,9 @@ const OVERLOAD_RETRY_AFTER_S = 5
 const SAMPLE_INTERVAL_MS = 500
 
 const isUpgrade = (req: FastifyRequest) => (req.headers.upgrade ?? '').toLowerCase() === 'websocket'
-const isWrite = (req: FastifyRequest) => !['GET', 'HEAD', 'OPTIONS'].includes(req.method)
 /** Counted like writes: a plain GET of the stream costs its handshake checks (globs) too. */
 const isLimited = (req: FastifyRequest) =>
-  isWrite(req) || isUpgrade(req) || req.routeOptions.url === '/events'
+  isWrite(req.method) || isUpgrade(req) || req.routeOptions.url === '/events'
 
 async function opsPlugin(fastify: FastifyInstance, opts: OpsOptions): Promise<void> {
   await fastify.register(helmet, {

@@ -1,6 +1,6 @@
 /**
- * Keeping the state file current: every accepted write (any non-GET request answered 2xx or
- * 3xx) saves the machine state *before* the response is sent, so an acknowledged write
+ * Keeping the state file current: every accepted write (a request that `isWrite`, answered
+ * 2xx or 3xx) saves the machine state *before* the response is sent, so an acknowledged write
  * survives `kill -9`. Saves that would not change the file (a tracefs switch) write nothing.
  *
  * Writes are serialized: a write takes the write lock before its handler runs and gives it
@@ -23,6 +23,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpError } from './http-errors.ts'
+import { isWrite } from './is-write.ts'
 import { KernelError } from './kernel/errors.ts'
 import type { Kernel } from './kernel/kernel.ts'
 import type { Process } from './kernel/mm.ts'
@@ -31,7 +32,6 @@ import { BoundedQueue, QueueFullError } from './queue.ts'
 import { MAX_STATE_BYTES, type StateFile, StateTooLargeError } from './state-file.ts'
 import type { SysfsFile } from './sysfs/table.ts'
 
-const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
 /** The constant pieces of the process records (see `parts`). */
 const FIRST = Buffer.from('{"spec":')
 const NEXT = Buffer.from(',{"spec":')
@@ -225,7 +225,7 @@ export function persistWrites(
   const queue = new BoundedQueue(maxQueued)
   const held = new WeakMap<FastifyRequest, { release: () => void; before: Before }>()
   const locked = (req: FastifyRequest) =>
-    !READS.has(req.method) && req.routeOptions.config.unsaved !== true
+    isWrite(req.method) && req.routeOptions.config.unsaved !== true
 
   fastify.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
     if (!locked(req)) return
