@@ -1,41 +1,40 @@
 /**
- * Errors the HTTP control plane answers with, declared once: each has the errno a kernel
- * would return, its strerror() text (what a shell user sees: `write error: Invalid argument`)
- * and its HTTP status. Bodies are offered as text or as JSON `{errno, code, message}` by
- * content negotiation (see negotiate.ts).
+ * Errors the HTTP control plane answers with: an errno of the kernel's (kernel/errors.ts
+ * declares each with its number and strerror() text) and the HTTP status it maps to.
+ * Bodies are offered as text or as JSON `{errno, code, message}` by content negotiation
+ * (see negotiate.ts).
  */
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { isWrite } from './is-write.ts'
-import { KernelError } from './kernel/errors.ts'
+import { ERRNO, type ErrnoName, KernelError } from './kernel/errors.ts'
 import { prefersJson } from './negotiate.ts'
 
-export const ERRNOS = {
-  EPERM: { errno: 1, text: 'Operation not permitted', status: 403 },
-  ENOENT: { errno: 2, text: 'No such file or directory', status: 404 },
-  ESRCH: { errno: 3, text: 'No such process', status: 404 },
-  EIO: { errno: 5, text: 'Input/output error', status: 500 },
-  E2BIG: { errno: 7, text: 'Argument list too long', status: 413 },
+/** The HTTP status each errno answers with (unless an error names its own). */
+const STATUS: Record<ErrnoName, number> = {
+  EPERM: 403,
+  ENOENT: 404,
+  ESRCH: 404,
+  EIO: 500,
+  E2BIG: 413,
   // Too many requests (429), or the process is overloaded (503): retry later.
-  EAGAIN: { errno: 11, text: 'Resource temporarily unavailable', status: 429 },
+  EAGAIN: 429,
   // The request is well-formed but the simulated machine lacks the memory: not a 503, which
   // would tell a proxy the daemon itself is unavailable.
-  ENOMEM: { errno: 12, text: 'Cannot allocate memory', status: 507 },
-  EACCES: { errno: 13, text: 'Permission denied', status: 403 },
-  EBUSY: { errno: 16, text: 'Device or resource busy', status: 409 },
-  EEXIST: { errno: 17, text: 'File exists', status: 409 },
-  ENOTDIR: { errno: 20, text: 'Not a directory', status: 404 },
-  EINVAL: { errno: 22, text: 'Invalid argument', status: 400 },
+  ENOMEM: 507,
+  EACCES: 403,
+  EBUSY: 409,
+  EEXIST: 409,
+  ENOTDIR: 404,
+  EINVAL: 400,
   // A configured limit (MAX_PROCESSES) is reached: 507 Insufficient Storage, like ENOMEM.
-  ENOSPC: { errno: 28, text: 'No space left on device', status: 507 },
-  ERANGE: { errno: 34, text: 'Numerical result out of range', status: 400 },
-  EOPNOTSUPP: { errno: 95, text: 'Operation not supported', status: 405 },
-  ETIMEDOUT: { errno: 110, text: 'Connection timed out', status: 408 },
-  ESTALE: { errno: 116, text: 'Stale file handle', status: 412 },
-} as const
-
-export type ErrnoCode = keyof typeof ERRNOS
+  ENOSPC: 507,
+  ERANGE: 400,
+  EOPNOTSUPP: 405,
+  ETIMEDOUT: 408,
+  ESTALE: 412,
+}
 
 /** An error with an errno and an HTTP status (which defaults to the errno's mapping). */
 export class HttpError extends Error {
@@ -43,22 +42,22 @@ export class HttpError extends Error {
   readonly statusCode: number
 
   constructor(
-    readonly code: ErrnoCode,
+    readonly code: ErrnoName,
     /** What exactly was wrong; the strerror text is added when the error is sent. */
     readonly detail: string,
     statusCode?: number,
   ) {
     super(detail)
     this.name = 'HttpError'
-    this.errno = ERRNOS[code].errno
-    this.statusCode = statusCode ?? ERRNOS[code].status
+    this.errno = ERRNO[code].errno
+    this.statusCode = statusCode ?? STATUS[code]
   }
 }
 
 /** The JSON error body. */
 export interface ErrorBody {
   errno: number
-  code: ErrnoCode
+  code: ErrnoName
   /** The shell user's text: `write error: Invalid argument`. */
   message: string
   /** What exactly was wrong. */
@@ -94,7 +93,7 @@ export function toHttpError(err: unknown): HttpError {
 }
 
 export function errorBody(req: FastifyRequest, err: HttpError): ErrorBody {
-  const text = ERRNOS[err.code].text
+  const text = ERRNO[err.code].text
   const path = req.url.split('?')[0]
   return {
     errno: err.errno,
@@ -121,7 +120,7 @@ export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: F
 }
 
 /** What node's HTTP parser refuses before fastify sees a request, by parser error code. */
-const CLIENT_ERRORS: Record<string, [ErrnoCode, number, string]> = {
+const CLIENT_ERRORS: Record<string, [ErrnoName, number, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: ['ETIMEDOUT', 408, 'Request Timeout'],
   HPE_HEADER_OVERFLOW: ['E2BIG', 431, 'Request Header Fields Too Large'],
 }
@@ -134,7 +133,7 @@ const CLIENT_ERRORS: Record<string, [ErrnoCode, number, string]> = {
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return
   const [code, status, reason] = CLIENT_ERRORS[err.code ?? ''] ?? ['EINVAL', 400, 'Bad Request']
-  const body = `request error: ${ERRNOS[code].text} (${err.code ?? 'malformed request'})\n`
+  const body = `request error: ${ERRNO[code].text} (${err.code ?? 'malformed request'})\n`
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n` +

@@ -2,12 +2,12 @@
  * Shared response shapes: the error body and the text-or-JSON pair every resource offers.
  */
 import { type ZodType, z } from 'zod'
-import { ERRNOS, type ErrnoCode } from '../http-errors.ts'
+import { ERRNO, type ErrnoName } from '../kernel/errors.ts'
 
 export const ErrorBody = z
   .object({
     errno: z.number().int().describe('the errno a kernel would return (22 for EINVAL)'),
-    code: z.enum(Object.keys(ERRNOS) as [ErrnoCode, ...ErrnoCode[]]),
+    code: z.enum(Object.keys(ERRNO) as [ErrnoName, ...ErrnoName[]]),
     message: z.string().describe('what a shell user sees, e.g. `write error: Invalid argument`'),
     detail: z.string().describe('what exactly was wrong'),
   })
