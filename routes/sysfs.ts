@@ -10,22 +10,9 @@ import { HttpError } from '../src/http-errors.ts'
 import { BODY_LIMIT } from '../src/limits.ts'
 import { checkIfMatch, sendRepresentation } from '../src/representation.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
-import { Directory, fileJson, IfMatch, SysfsWrite, writeBody } from '../src/schemas/sysfs.ts'
+import { Directory, fileJson, IfMatch, writeBody } from '../src/schemas/sysfs.ts'
 import { formatMode, type SysfsFile, sysfsDirectories, sysfsTable } from '../src/sysfs/table.ts'
-
-/** The bytes a write hands to the store: the raw body, or the JSON value as text. */
-export function writtenText(body: unknown): string {
-  if (typeof body === 'string') return body
-  if (body === undefined || body === null) return ''
-  const parsed = SysfsWrite.safeParse(body)
-  if (!parsed.success)
-    throw new HttpError('EINVAL', 'a JSON write is {"value": string | number | boolean}')
-  const v = parsed.data.value
-  if (typeof v === 'string') return v
-  if (typeof v === 'boolean') return v ? '1' : '0'
-  if (Number.isSafeInteger(v)) return String(v)
-  throw new HttpError('EINVAL', `${v} is not an integer within ±2^53; send such values as a string`)
-}
+import { writtenText } from '../src/sysfs/written.ts'
 
 const operationId = (verb: string, path: string) =>
   `${verb}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`

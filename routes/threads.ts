@@ -11,20 +11,7 @@ import { BODY_LIMIT } from '../src/limits.ts'
 import { columns, keyValueText, sendRepresentation } from '../src/representation.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
 import { Thread, ThreadList, ThreadParams, ThreadTransition } from '../src/schemas/threads.ts'
-
-export function threadJson(t: Kthread): Thread {
-  return {
-    name: t.comm,
-    pid: t.pid,
-    state: t.state,
-    startedAt: t.startedAt,
-    stoppedAt: t.stoppedAt,
-    lastWake: t.lastWake,
-    cycles: t.cycles,
-    cpuNs: t.cpuNs,
-    lastError: t.lastError,
-  }
-}
+import { threadJson } from '../src/thread-view.ts'
 
 const dash = (v: number | string | null) => (v === null ? '-' : String(v))
 

@@ -18,7 +18,7 @@ import { sendRepresentation } from '../src/representation.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
 import { fileJson, writeBody } from '../src/schemas/sysfs.ts'
 import { cString, kstrtoul } from '../src/sysfs/kstrto.ts'
-import { writtenText } from './sysfs.ts'
+import { writtenText } from '../src/sysfs/written.ts'
 
 export const TRACEFS = '/sys/kernel/tracing'
 

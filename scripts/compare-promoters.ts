@@ -5,10 +5,10 @@
  * closed-loop process has spent its budget, and prints each one's time to finish.
  */
 import { fileURLToPath } from 'node:url'
-import { writtenText } from '../routes/sysfs.ts'
 import { loadMachineConfig } from '../src/config.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { sysfsTable } from '../src/sysfs/table.ts'
+import { writtenText } from '../src/sysfs/written.ts'
 
 export const POLICIES = [
   { name: 'NUMAB2', numaBalancing: 2, kscand: false },

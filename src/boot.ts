@@ -6,14 +6,22 @@
  *
  * Anything that cannot be applied stops the boot with a BootError naming the file and key.
  */
-import { writtenText } from '../routes/sysfs.ts'
-import type { MachineConfig } from './config.ts'
 import { PR_SET_PTE_A_SCAN_SCALE } from './kernel/constants.ts'
 import { Kernel } from './kernel/kernel.ts'
+import type { TopologySpec } from './kernel/machine.ts'
 import type { ProcessSpec } from './kernel/spec.ts'
 import { Persistence } from './persist.ts'
 import { type MachineState, StateFile, StateFileError } from './state-file.ts'
 import { sysfsTable } from './sysfs/table.ts'
+import { writtenText } from './sysfs/written.ts'
+
+/** The machine a boot builds (the config file describes it, config.ts reads it). */
+export interface MachineConfig {
+  readonly topology: TopologySpec
+  readonly processes: readonly ProcessSpec[]
+  /** Boot-time values of writable sysfs files, by path. */
+  readonly tunables: Readonly<Record<string, string | number | boolean>>
+}
 
 export interface BootOptions {
   readonly seed: number

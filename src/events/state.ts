@@ -6,13 +6,13 @@
  * show them.
  */
 import { z } from 'zod'
-import { threadJson } from '../../routes/threads.ts'
 import type { Kernel } from '../kernel/kernel.ts'
 import { VMSTAT_NAMES, type VmstatName } from '../kernel/vmstat.ts'
 import { processDetail } from '../process-view.ts'
 import { ProcessDetail } from '../schemas/processes.ts'
 import type { Thread } from '../schemas/threads.ts'
 import type { SysfsFile } from '../sysfs/table.ts'
+import { threadJson } from '../thread-view.ts'
 import { FULL_NAMES } from './format.ts'
 
 const Ratio = z.number().min(0).max(1).nullable()
