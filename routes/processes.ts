@@ -18,7 +18,7 @@ import {
   PrctlResult,
   ProcessDetail,
   ProcessList,
-  ProcessSpec,
+  ProcessSpecSchema,
   type ProcessSummary,
 } from '../src/schemas/processes.ts'
 
@@ -76,7 +76,7 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
           'lack the memory, ENOSPC (507) at MAX_PROCESSES, E2BIG (413) past MAX_VMAS or when ' +
           'the state file could not hold the process; nothing changes then.',
         security: [{ bearer: [] }],
-        body: ProcessSpec,
+        body: ProcessSpecSchema,
         response: { 201: created, ...errors(400, 401, 413, 507) },
       },
     },

@@ -24,7 +24,7 @@ import {
 import { DEMO_CONFIG } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { EVENTS } from '../src/kernel/trace.ts'
-import { ProcessDetail, WorkloadSpec } from '../src/schemas/processes.ts'
+import { ProcessDetail, WorkloadSpecSchema } from '../src/schemas/processes.ts'
 import { Thread } from '../src/schemas/threads.ts'
 import { sysfsTable } from '../src/sysfs/table.ts'
 
@@ -64,7 +64,7 @@ export function generateAsyncapi(): string {
     // Schemas of the HTTP API the snapshot reuses (they carry ids of their own).
     Thread,
     ProcessDetail,
-    WorkloadSpec,
+    WorkloadSpec: WorkloadSpecSchema,
     ...Object.fromEntries(Object.entries(messages).map(([m, s]) => [schemaName(m), s])),
     ...Object.fromEntries(
       EVENT_SCHEMAS.map((s, i) => [`${EVENTS[i].system}.${EVENTS[i].name}`, s]),

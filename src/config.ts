@@ -9,17 +9,17 @@ import { readFileSync, statSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
+import type { MachineConfig } from './boot.ts'
 import { type BrowserPolicy, parseHost } from './browsers.ts'
 import { DEFAULT_RING_CAPACITY } from './events/hub.ts'
 import { MAX_CAPACITY, SLOT_BYTES } from './events/ring.ts'
 import { MAX_PROCESSES, MAX_VMAS } from './kernel/constants.ts'
 import { DEMO_PROCESSES } from './kernel/demo.ts'
-import { DEFAULT_TOPOLOGY, MAX_NUMNODES, type TopologySpec } from './kernel/machine.ts'
-import type { ProcessSpec as KernelProcessSpec } from './kernel/spec.ts'
+import { DEFAULT_TOPOLOGY, MAX_NUMNODES } from './kernel/machine.ts'
 import { DEFAULT_METRICS_MAX_PROCESSES } from './metrics.ts'
 import { DEFAULT_WRITE_QUEUE } from './persist.ts'
 import { DEFAULT_STEP_QUEUE, MAX_SPEED } from './runner.ts'
-import { ProcessSpec } from './schemas/processes.ts'
+import { ProcessSpecSchema } from './schemas/processes.ts'
 
 /** An integer written in decimal: unlike z.coerce.number(), '' and '1e3' are errors. */
 const integer = (min: number, max: number) =>
@@ -332,7 +332,7 @@ export const ConfigFile = z.strictObject({
       '`distance` matrix.',
   ),
   processes: z
-    .array(ProcessSpec)
+    .array(ProcessSpecSchema)
     .max(MAX_CONFIG_PROCESSES)
     .optional()
     .describe('Processes spawned at boot, each as `POST /processes` takes it.'),
@@ -351,13 +351,6 @@ const FILE_DEFAULTS: Record<keyof ConfigFile, string> = {
   topology: 'the demo machine: two 4 GiB DRAM nodes with CPUs, one 8 GiB CXL node',
   processes: 'the demo processes: memcached, gups, backup (src/kernel/demo.ts)',
   tunables: 'none: the kernel defaults',
-}
-
-/** The machine a config file describes, with the demo's parts where it is silent. */
-export interface MachineConfig {
-  readonly topology: TopologySpec
-  readonly processes: readonly KernelProcessSpec[]
-  readonly tunables: Readonly<Record<string, string | number | boolean>>
 }
 
 /** Reads and validates the config file; throws one line naming the file and key. */

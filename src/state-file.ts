@@ -28,8 +28,8 @@ import { open, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { z } from 'zod'
 import { MAX_PROCESSES } from './kernel/constants.ts'
-import type { ProcessSpec as KernelProcessSpec } from './kernel/spec.ts'
-import { ProcessSpec } from './schemas/processes.ts'
+import type { ProcessSpec } from './kernel/spec.ts'
+import { ProcessSpecSchema } from './schemas/processes.ts'
 
 export const STATE_FORMAT = 'kscand-sim-state'
 export const STATE_VERSION = 1
@@ -44,7 +44,7 @@ export interface MachineState {
   readonly tunables: Readonly<Record<string, string>>
   readonly threads: Readonly<Record<string, z.infer<typeof ThreadWanted>>>
   readonly processes: readonly {
-    readonly spec: KernelProcessSpec
+    readonly spec: ProcessSpec
     readonly pte_scan_scale: number
   }[]
 }
@@ -58,7 +58,7 @@ const MachineStateSchema = z.strictObject({
   processes: z
     .array(
       z.strictObject({
-        spec: ProcessSpec,
+        spec: ProcessSpecSchema,
         pte_scan_scale: z.number().int().min(0).max(10),
       }),
     )

@@ -28,7 +28,7 @@ export const VmaSpec = z
   })
   .meta({ id: 'VmaSpec' })
 
-export const PolicySpec = z
+export const PolicySpecSchema = z
   .discriminatedUnion('mode', [
     z.strictObject({
       mode: z.literal('local'),
@@ -44,7 +44,7 @@ export const PolicySpec = z
   .describe('page placement at exec, as numactl would set it (default local)')
   .meta({ id: 'PolicySpec' })
 
-export const WorkloadSpec = z
+export const WorkloadSpecSchema = z
   .discriminatedUnion('pattern', [
     z.strictObject({ pattern: z.literal('uniform') }),
     z.strictObject({ pattern: z.literal('zipf'), theta: z.number().positive().max(10) }),
@@ -61,7 +61,7 @@ export const WorkloadSpec = z
   .describe('access pattern (default uniform)')
   .meta({ id: 'WorkloadSpec' })
 
-export const ClosedLoopSpec = z
+export const ClosedLoopSpecSchema = z
   .strictObject({
     threads: z.number().int().min(1).max(4096).describe('threads accessing in parallel'),
     thinkNs: z.number().min(0).max(1e9).describe('work between two accesses of a thread (ns)'),
@@ -73,7 +73,7 @@ export const ClosedLoopSpec = z
   )
   .meta({ id: 'ClosedLoopSpec' })
 
-export const ProcessSpec = z
+export const ProcessSpecSchema = z
   .strictObject({
     comm: z
       .string()
@@ -86,15 +86,15 @@ export const ProcessSpec = z
       .max(MAX_VMAS)
       .optional()
       .describe('explicit layout (or give size)'),
-    policy: PolicySpec.optional(),
-    workload: WorkloadSpec.optional(),
+    policy: PolicySpecSchema.optional(),
+    workload: WorkloadSpecSchema.optional(),
     accessRate: z
       .number()
       .min(0)
       .max(1e12)
       .optional()
       .describe('accesses per second (default 1e6)'),
-    closedLoop: ClosedLoopSpec.optional(),
+    closedLoop: ClosedLoopSpecSchema.optional(),
   })
   .refine((s) => (s.size === undefined) !== (s.vmas === undefined), {
     message: 'give either size or vmas',
@@ -110,7 +110,7 @@ export const ProcessSummary = z
     ppid: z.number().int().nullable(),
     comm: z.string(),
     startedAt: z.number().describe('virtual ms'),
-    workload: WorkloadSpec.describe('the access pattern it was started with'),
+    workload: WorkloadSpecSchema.describe('the access pattern it was started with'),
     pages: z.number().int(),
     pagesPerNode: z.array(z.number()),
     pte_scan_scale: z.number().int(),
