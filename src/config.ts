@@ -18,8 +18,9 @@ import { DEMO_PROCESSES } from './kernel/demo.ts'
 import { DEFAULT_TOPOLOGY, MAX_NUMNODES } from './kernel/machine.ts'
 import { DEFAULT_METRICS_MAX_PROCESSES } from './metrics.ts'
 import { DEFAULT_WRITE_QUEUE } from './persist.ts'
-import { DEFAULT_STEP_QUEUE, MAX_SPEED } from './runner.ts'
+import { DEFAULT_STEP_QUEUE } from './runner.ts'
 import { ProcessSpecSchema } from './schemas/processes.ts'
+import { MAX_SPEED } from './schemas/sim.ts'
 
 /** An integer written in decimal: unlike z.coerce.number(), '' and '1e3' are errors. */
 const integer = (min: number, max: number) =>

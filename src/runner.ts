@@ -10,6 +10,7 @@
  */
 import type { Kernel } from './kernel/kernel.ts'
 import { BoundedQueue } from './queue.ts'
+import { MAX_SPEED } from './schemas/sim.ts'
 
 export type RunMode = 'realtime' | 'paused' | 'afap'
 
@@ -37,7 +38,6 @@ export interface RunnerStatus {
   seed: number
 }
 
-export const MAX_SPEED = 1e6
 /** Default of STEP_QUEUE. */
 export const DEFAULT_STEP_QUEUE = 16
 /** As fast as possible: at most this much virtual time per slice (an idle machine races). */

@@ -1,6 +1,8 @@
 /** Simulated time: GET /sim, PUT /sim, POST /sim/step. */
 import { z } from 'zod'
-import { MAX_SPEED } from '../runner.ts'
+
+/** The fastest the runner may go: virtual ms per wall ms. */
+export const MAX_SPEED = 1e6
 
 export const RunMode = z
   .enum(['realtime', 'paused', 'afap'])

@@ -8,7 +8,7 @@
  * /sys/kernel/mm/kmigrated/ are kscand-sim extensions: V3 never exposed them.
  */
 import { type ZodType, z } from 'zod'
-import { HttpError } from '../http-errors.ts'
+import { KernelError } from '../kernel/errors.ts'
 import type { Kernel } from '../kernel/kernel.ts'
 import { QUIRK_NAMES } from '../kernel/spec.ts'
 import {
@@ -89,7 +89,7 @@ function parse<P extends ParserName>(
   const r = PARSERS[parser](RAW.has(parser) ? buf : cString(buf)) as Parsed<ParsedValue<P>>
   if (r.ok) return r.value
   const shown = JSON.stringify(buf.length > 40 ? `${buf.slice(0, 40)}…` : buf)
-  throw new HttpError(
+  throw new KernelError(
     passErrno ? r.err : 'EINVAL',
     `${path}: ${parser}(${shown}) failed with ${r.err}`,
   )
