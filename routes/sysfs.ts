@@ -11,7 +11,8 @@ import { BODY_LIMIT } from '../src/limits.ts'
 import { checkIfMatch, sendRepresentation } from '../src/representation.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
 import { Directory, fileJson, IfMatch, writeBody } from '../src/schemas/sysfs.ts'
-import { formatMode, type SysfsFile, sysfsDirectories, sysfsTable } from '../src/sysfs/table.ts'
+import { formatMode, type SysfsFile } from '../src/sysfs/file.ts'
+import { sysfsDirectories, sysfsTable } from '../src/sysfs/table.ts'
 import { writtenText } from '../src/sysfs/written.ts'
 
 const operationId = (verb: string, path: string) =>

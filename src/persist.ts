@@ -30,7 +30,7 @@ import type { Process } from './kernel/mm.ts'
 import type { ProcessSpec } from './kernel/spec.ts'
 import { BoundedQueue, QueueFullError } from './queue.ts'
 import { MAX_STATE_BYTES, type StateFile, StateTooLargeError } from './state-file.ts'
-import type { SysfsFile } from './sysfs/table.ts'
+import type { SysfsFile } from './sysfs/file.ts'
 
 /** The constant pieces of the process records (see `parts`). */
 const FIRST = Buffer.from('{"spec":')

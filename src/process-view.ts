@@ -8,7 +8,7 @@ import type { Kernel } from './kernel/kernel.ts'
 import type { Process } from './kernel/mm.ts'
 import type { VmaKind } from './kernel/spec.ts'
 import type { ProcessDetail, ProcessSummary } from './schemas/processes.ts'
-import { rangeList } from './sysfs/table.ts'
+import { rangeList } from './sysfs/file.ts'
 
 /** The process a URL's pid names; anything but a known decimal pid is ESRCH. */
 export function lookupProcess(kernel: Kernel, pid: string): Process {

@@ -11,7 +11,7 @@ import { VMSTAT_NAMES, type VmstatName } from '../kernel/vmstat.ts'
 import { processDetail } from '../process-view.ts'
 import { ProcessDetail } from '../schemas/processes.ts'
 import type { Thread } from '../schemas/threads.ts'
-import type { SysfsFile } from '../sysfs/table.ts'
+import type { SysfsFile } from '../sysfs/file.ts'
 import { threadJson } from '../thread-view.ts'
 import { FULL_NAMES } from './format.ts'
 

@@ -9,7 +9,7 @@ import { z } from 'zod'
 import { einval } from '../kernel/errors.ts'
 import type { Kernel } from '../kernel/kernel.ts'
 import { NUMA_BALANCING_MAX, NUMAB_QUIRK_NAMES } from '../kernel/numa-balancing.ts'
-import { knob, type SysfsFile, U32 } from './table.ts'
+import { knob, type SysfsFile, U32 } from './file.ts'
 
 const SYSCTL = '/proc/sys/kernel'
 const DEBUGFS = '/sys/kernel/debug/sched/numa_balancing'

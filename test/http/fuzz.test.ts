@@ -9,7 +9,8 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Kernel } from '../../src/kernel/kernel.ts'
-import { type SysfsFile, sysfsTable } from '../../src/sysfs/table.ts'
+import type { SysfsFile } from '../../src/sysfs/file.ts'
+import { sysfsTable } from '../../src/sysfs/table.ts'
 import { SMALL } from '../kernel/helpers.ts'
 import { type Built, build } from './helpers.ts'
 
