@@ -1,6 +1,8 @@
 /**
  * The HTTP control plane as a fastify plugin: `fastify.register(app, { kernel, runner, token })`.
- * server.ts runs it as a process; tests register it on a fresh instance and inject requests.
+ * server.ts runs it as a process (with `ops`, what production adds); tests register it on a
+ * fresh instance and inject requests. This is the one place that registers routes and
+ * plugins.
  *
  * Inside the plugin, every route plugin can reach the simulated kernel and its runner
  * (`fastify.kernel`, `fastify.runner`) and guards its writes with `{ onRequest:
@@ -8,26 +10,34 @@
  * route plugins that want zod schemas register there.
  */
 import swagger from '@fastify/swagger'
+import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import {
   jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod'
 import { dashboardRoutes } from '../routes/dashboard.ts'
+import { eventsRoutes, handleProtocols } from '../routes/events.ts'
+import { healthRoutes } from '../routes/health.ts'
+import { metricsRoutes } from '../routes/metrics.ts'
 import { procRoutes } from '../routes/proc.ts'
 import { processRoutes } from '../routes/processes.ts'
 import { simRoutes } from '../routes/sim.ts'
 import { sysfsRoutes } from '../routes/sysfs.ts'
 import { threadRoutes } from '../routes/threads.ts'
+import { tracingRoutes } from '../routes/tracing.ts'
 import { readGuard, type WriteGuard, writeGuard } from './auth.ts'
 import { type BrowserPolicy, browserGuard, LOOPBACK_POLICY } from './browsers.ts'
 import { type EventStreamOptions, eventStream } from './events/plugin.ts'
+import { CLOSE, MAX_CLIENT_FRAME } from './events/protocol.ts'
 import { HttpError, sendError, toHttpError } from './http-errors.ts'
 import type { Kernel } from './kernel/kernel.ts'
 import { BODY_LIMIT } from './limits.ts'
 import { trackMethods } from './methods.ts'
 import { openapiTransform, swaggerDocument } from './openapi.ts'
+import { type OpsOptions, ops } from './ops.ts'
 import type { SimRunner } from './runner.ts'
 import { IfMatch } from './schemas/sysfs.ts'
 
@@ -42,6 +52,8 @@ export interface AppOptions {
   readonly browsers?: BrowserPolicy
   /** GET /events and tracefs: ring size, slow-consumer policy, per-address cap. */
   readonly events?: EventStreamOptions
+  /** Production: security headers, limits, overload shedding, metrics, probes, state file. */
+  readonly ops?: OpsOptions
 }
 
 declare module 'fastify' {
@@ -56,7 +68,33 @@ declare module 'fastify' {
 /** Methods some route takes; others (PROPFIND, PURGE, TRACE…) are 501 on every URL. */
 const ROUTED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
-export async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+/**
+ * Not encapsulated, so that what ops adds (its hooks, `isUnderPressure`) is the server's
+ * own; the control plane below is a scope of its own, with its error handling and parsers.
+ */
+export const app = fp(appPlugin, { name: 'kscand-sim' })
+
+async function appPlugin(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+  const production = opts.ops
+  if (production) {
+    // First, so that its hooks apply to every route. The probes and /metrics answer with
+    // fastify's own error handling, outside the control plane's conventions, under the
+    // app's Host rules; /metrics also needs the read token when there is one.
+    await fastify.register(ops, production)
+    await fastify.register(async (probes) => {
+      probes.addHook('onRequest', browserGuard(opts.browsers ?? LOOPBACK_POLICY))
+      await probes.register(healthRoutes, { kernel: opts.kernel, lifecycle: production.lifecycle })
+      await probes.register(async (scraped) => {
+        const reads = readGuard({ write: opts.token, read: opts.readToken })
+        if (reads) scraped.addHook('onRequest', reads)
+        await scraped.register(metricsRoutes, { metrics: production.metrics })
+      })
+    })
+  }
+  await fastify.register(controlPlane, opts)
+}
+
+async function controlPlane(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   fastify.decorate('kernel', opts.kernel)
   fastify.decorate('runner', opts.runner)
   const tokens = { write: opts.token, read: opts.readToken }
@@ -116,7 +154,19 @@ export async function app(fastify: FastifyInstance, opts: AppOptions): Promise<v
     await api.register(threadRoutes)
     await api.register(processRoutes)
     await api.register(simRoutes)
-    await api.register(eventStream, opts.events ?? {})
+    const events = opts.events ?? {}
+    await api.register(eventStream, events)
+    const hub = api.events
+    opts.ops?.metrics.feedEventStream(() => hub.stats())
+    await api.register(websocket, {
+      options: { maxPayload: MAX_CLIENT_FRAME, perMessageDeflate: false, handleProtocols },
+      errorHandler: (err, socket, req) => {
+        req.log.error({ err }, 'event stream')
+        socket.close(CLOSE.internal.code, 'server error')
+      },
+    })
+    await api.register(eventsRoutes, { hub, maxStreamsPerAddress: events.maxStreamsPerAddress })
+    await api.register(tracingRoutes, { hub })
   })
   // The dashboard at / (not an API route: outside the zod scope and openapi.yaml).
   await fastify.register(dashboardRoutes)

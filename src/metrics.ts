@@ -17,7 +17,7 @@ import {
   type LabelValues,
   Registry,
 } from 'prom-client'
-import { DISCONNECTS } from './events/protocol.ts'
+import { DISCONNECTS, type EventStreamStats } from './events/protocol.ts'
 import type { Kernel } from './kernel/kernel.ts'
 import { VMSTAT_NAMES } from './kernel/vmstat.ts'
 import type { Persistence } from './persist.ts'
@@ -25,19 +25,6 @@ import type { SimRunner } from './runner.ts'
 import { sysfsTable } from './sysfs/table.ts'
 
 export const PREFIX = 'kscand_sim_'
-
-/** What the event stream reports; the hub (src/events) provides it. */
-export interface EventStreamStats {
-  readonly subscribers: number
-  /** Batch frames sent, over all subscribers. */
-  readonly batches: number
-  /** Events delivered, over all subscribers. */
-  readonly events: number
-  /** Events reported to slow subscribers as lost. */
-  readonly lost: number
-  /** Subscribers disconnected, by reason (one of DISCONNECTS). */
-  readonly disconnects: Readonly<Record<string, number>>
-}
 
 export interface MetricsSources {
   readonly kernel: Kernel
@@ -52,13 +39,6 @@ export interface MetricsSources {
 
 /** Default of METRICS_MAX_PROCESSES. */
 export const DEFAULT_METRICS_MAX_PROCESSES = 256
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The process's metrics (decorated by ops.ts, so every plugin scope sees it). */
-    metrics?: Metrics
-  }
-}
 
 type Sample = readonly [LabelValues<string>, number]
 type Read = () => Iterable<Sample>

@@ -1,27 +1,22 @@
 /**
- * What running in production adds around the control plane, as one plugin registered on
- * the root instance *before* the app (its hooks then apply to every route): security
- * headers, a rate limit on writes and event-stream requests, overload shedding (of every
- * route but /healthz), request metrics, the state-file hooks, and the /healthz, /readyz
- * and /metrics routes (with the app's Host rules; /metrics also with its read token).
+ * What running in production adds around the control plane, as one plugin that app.ts
+ * registers before any route (its hooks then apply to every route): security headers, a
+ * rate limit on writes and event-stream requests, overload shedding (of every route but
+ * /healthz), request metrics and the state-file hooks. The routes it comes with (/healthz,
+ * /readyz, /metrics) app.ts registers.
  */
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { healthRoutes } from '../routes/health.ts'
-import { metricsRoutes } from '../routes/metrics.ts'
-import { readGuard, type Tokens } from './auth.ts'
-import { type BrowserPolicy, browserGuard, LOOPBACK_POLICY } from './browsers.ts'
+import fp from 'fastify-plugin'
 import { HttpError } from './http-errors.ts'
 import { isWrite } from './is-write.ts'
-import type { Kernel } from './kernel/kernel.ts'
 import type { Lifecycle } from './lifecycle.ts'
 import type { Metrics } from './metrics.ts'
 import { type Persistence, persistWrites } from './persist.ts'
 
 export interface OpsOptions {
-  readonly kernel: Kernel
   readonly lifecycle: Lifecycle
   readonly metrics: Metrics
   readonly persistence?: Persistence | null
@@ -31,10 +26,6 @@ export interface OpsOptions {
   readonly writeRateLimit: number
   /** Writes being saved or waiting their turn, at most (503 beyond). */
   readonly writeQueue?: number
-  /** The Host rules for the probes and /metrics (the app applies them to its own routes). */
-  readonly browsers?: BrowserPolicy
-  /** With a read token, /metrics needs it (or the write token); the probes stay open. */
-  readonly tokens?: Tokens
 }
 
 /** Seconds a client is told to wait when the process is overloaded. */
@@ -92,21 +83,10 @@ async function opsPlugin(fastify: FastifyInstance, opts: OpsOptions): Promise<vo
     if (opts.lifecycle.phase === 'stopping') reply.header('connection', 'close')
     return payload
   })
-  fastify.decorate('metrics', opts.metrics)
   opts.metrics.countRequests(fastify)
   fastify.decorate('persistence', opts.persistence ?? null)
   if (opts.persistence) persistWrites(fastify, opts.persistence, opts.writeQueue)
-
-  await fastify.register(async (probes) => {
-    probes.addHook('onRequest', browserGuard(opts.browsers ?? LOOPBACK_POLICY))
-    await probes.register(healthRoutes, { kernel: opts.kernel, lifecycle: opts.lifecycle })
-    await probes.register(async (scraped) => {
-      const reads = readGuard(opts.tokens ?? {})
-      if (reads) scraped.addHook('onRequest', reads)
-      await scraped.register(metricsRoutes, { metrics: opts.metrics })
-    })
-  })
 }
 
-/** Not encapsulated, like fastify-plugin: its hooks apply to the routes registered after it. */
-export const ops = Object.assign(opsPlugin, { [Symbol.for('skip-override')]: true })
+/** Not encapsulated: its hooks apply to the routes registered after it. */
+export const ops = fp(opsPlugin, { name: 'kscand-sim-ops' })

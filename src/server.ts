@@ -2,7 +2,7 @@
 /**
  * The process: reads its configuration once (config.ts; `kscand-sim --help` lists it), boots
  * the simulated machine (boot.ts: the config file, then the state file), and serves the
- * control plane with the production plugins (ops.ts) on HOST:PORT (127.0.0.1:8080 by
+ * control plane with the production plugins (app.ts with ops.ts) on HOST:PORT (127.0.0.1:8080 by
  * default) until SIGTERM/SIGINT (shutdown.ts).
  *
  * A startup failure is one line on stderr and a defined exit code (shutdown.ts `EXIT`).
@@ -22,7 +22,6 @@ import { clientErrorHandler, frameworkErrors } from './http-errors.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { loggerOptions, RequestLog } from './logger.ts'
 import { Metrics } from './metrics.ts'
-import { ops } from './ops.ts'
 import { SimRunner } from './runner.ts'
 import { EXIT, installShutdown } from './shutdown.ts'
 
@@ -76,22 +75,6 @@ if (typeof booted.state === 'object') {
   )
 }
 
-await server.register(ops, {
-  kernel,
-  lifecycle,
-  metrics: new Metrics({
-    kernel,
-    runner,
-    persistence,
-    maxProcessSeries: config.METRICS_MAX_PROCESSES,
-  }),
-  persistence,
-  maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
-  writeRateLimit: config.WRITE_RATE_LIMIT,
-  writeQueue: config.WRITE_QUEUE,
-  browsers,
-  tokens: { write: config.KSCAND_SIM_TOKEN, read: config.KSCAND_SIM_READ_TOKEN },
-})
 await server.register(app, {
   kernel,
   runner,
@@ -99,6 +82,19 @@ await server.register(app, {
   readToken: config.KSCAND_SIM_READ_TOKEN,
   browsers,
   events: { ringCapacity: config.RING_SIZE, maxStreamsPerAddress: config.MAX_STREAMS_PER_ADDRESS },
+  ops: {
+    lifecycle,
+    metrics: new Metrics({
+      kernel,
+      runner,
+      persistence,
+      maxProcessSeries: config.METRICS_MAX_PROCESSES,
+    }),
+    persistence,
+    maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
+    writeRateLimit: config.WRITE_RATE_LIMIT,
+    writeQueue: config.WRITE_QUEUE,
+  },
 })
 
 installShutdown({

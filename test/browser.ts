@@ -19,7 +19,6 @@ import { DEMO_CONFIG, DEMO_PROCESSES } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { Lifecycle } from '../src/lifecycle.ts'
 import { Metrics } from '../src/metrics.ts'
-import { ops } from '../src/ops.ts'
 import { type RunMode, SimRunner } from '../src/runner.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
@@ -112,20 +111,18 @@ export async function buildDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   const runner = new SimRunner(kernel, { mode: opts.mode ?? 'paused', speed: opts.speed })
   const lifecycle = new Lifecycle()
   const server = Fastify({ logger: false })
-  await server.register(ops, {
-    kernel,
-    lifecycle,
-    metrics: new Metrics({ kernel, runner }),
-    maxEventLoopDelayMs: 0,
-    writeRateLimit: 0,
-    browsers: BROWSERS,
-  })
   await server.register(app, {
     kernel,
     runner,
     token: opts.token,
     browsers: BROWSERS,
     events: { statsMs: opts.statsMs },
+    ops: {
+      lifecycle,
+      metrics: new Metrics({ kernel, runner }),
+      maxEventLoopDelayMs: 0,
+      writeRateLimit: 0,
+    },
   })
   await server.ready()
   return {

@@ -82,6 +82,19 @@ export const DISCONNECTS = [
 ] as const
 export type Disconnect = (typeof DISCONNECTS)[number]
 
+/** What the event stream reports over its life (EventHub.stats(); /metrics pulls it). */
+export interface EventStreamStats {
+  readonly subscribers: number
+  /** Batch frames sent, over all subscribers. */
+  readonly batches: number
+  /** Events delivered, over all subscribers. */
+  readonly events: number
+  /** Events reported to slow subscribers as lost. */
+  readonly lost: number
+  /** Subscribers disconnected, by reason (one of DISCONNECTS). */
+  readonly disconnects: Readonly<Record<string, number>>
+}
+
 const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 const Epoch = z.string().min(1).max(64).describe('random id of the ring, new at every start')
 

@@ -17,7 +17,6 @@ import type { Kernel } from '../../src/kernel/kernel.ts'
 import type { ProcessSpec } from '../../src/kernel/spec.ts'
 import { Lifecycle } from '../../src/lifecycle.ts'
 import { Metrics } from '../../src/metrics.ts'
-import { ops } from '../../src/ops.ts'
 import type { Persistence } from '../../src/persist.ts'
 import { SimRunner } from '../../src/runner.ts'
 import { SMALL } from '../kernel/helpers.ts'
@@ -211,16 +210,20 @@ export async function buildOps(opts: OpsAppOptions = {}): Promise<OpsApp> {
   const lifecycle = new Lifecycle()
   const metrics = new Metrics({ kernel, runner, persistence })
   const server = Fastify({ logger: false, frameworkErrors })
-  await server.register(ops, {
-    kernel,
-    lifecycle,
-    metrics,
-    persistence,
-    maxEventLoopDelayMs: opts.maxEventLoopDelayMs ?? 0,
-    writeRateLimit: opts.writeRateLimit ?? 0,
-  })
   const events = new EventHub(kernel)
-  await server.register(app, { kernel, runner, token: opts.token, events: { hub: events } })
+  await server.register(app, {
+    kernel,
+    runner,
+    token: opts.token,
+    events: { hub: events },
+    ops: {
+      lifecycle,
+      metrics,
+      persistence,
+      maxEventLoopDelayMs: opts.maxEventLoopDelayMs ?? 0,
+      writeRateLimit: opts.writeRateLimit ?? 0,
+    },
+  })
   await server.ready()
   lifecycle.ready()
   return {
