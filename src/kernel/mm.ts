@@ -137,7 +137,7 @@ export class MmStruct {
   readonly flags: Uint8Array
   readonly rateQ: Uint16Array
   readonly nextAccess: Uint32Array
-  /** mulberry32 state of this mm's access sampling. */
+  /** State of this mm's access sampling: a 32-bit LCG (access.ts, inlined in pte-walk.ts). */
   readonly rng = new Uint32Array(1)
   /** mm->pte_scan_scale (§6): every new mm starts at the default, never inherited. */
   pte_scan_scale = PR_PTE_A_SCAN_SCALE_DEFAULT

@@ -21,18 +21,6 @@ export function deriveSeed(seed: number, ...parts: number[]): number {
 }
 
 /**
- * mulberry32: one 32-bit word of state, good statistical quality, cheap enough to inline in
- * the PTE loop (kscand.ts does, with the state kept in a local).
- */
-export function mulberry32Next(state: Uint32Array): number {
-  const a = (state[0] + 0x6d2b79f5) | 0
-  state[0] = a
-  let t = Math.imul(a ^ (a >>> 15), 1 | a)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return (t ^ (t >>> 14)) >>> 0
-}
-
-/**
  * A keyed pseudo-random permutation of [0, n): a balanced Feistel network on the smallest
  * even power of two ≥ n, with cycle walking. Scrambled Zipf uses it to scatter ranks over
  * the address space as YCSB's ScrambledZipfianGenerator does, but without hash collisions.
