@@ -5,15 +5,13 @@
  */
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { auditWrite } from '../src/audit.ts'
 import { HttpError } from '../src/http-errors.ts'
-import { BODY_LIMIT } from '../src/limits.ts'
-import { checkIfMatch, sendRepresentation } from '../src/representation.ts'
-import { errors, textOrJson } from '../src/schemas/common.ts'
-import { Directory, fileJson, IfMatch, writeBody } from '../src/schemas/sysfs.ts'
-import { formatMode, type SysfsFile } from '../src/sysfs/file.ts'
-import { sysfsDirectories, sysfsTable } from '../src/sysfs/table.ts'
-import { writtenText } from '../src/sysfs/written.ts'
+import { sendRepresentation } from '../src/representation.ts'
+import { textOrJson } from '../src/schemas/common.ts'
+import { Directory } from '../src/schemas/sysfs.ts'
+import { formatMode } from '../src/sysfs/file.ts'
+import { sysfsDirectories } from '../src/sysfs/table.ts'
+import { serveFile } from './files.ts'
 
 const operationId = (verb: string, path: string) =>
   `${verb}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`
@@ -21,80 +19,32 @@ const operationId = (verb: string, path: string) =>
 const firstSentence = (doc: string) => doc.split(/(?<=\.)\s/)[0]
 
 export const sysfsRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { kernel } = app
-  const files = sysfsTable(kernel)
+  const files = app.sysfs
   const byPath = new Map(files.map((f) => [f.path, f]))
 
-  const fileJsonOf = (f: SysfsFile) => ({ path: f.path, mode: formatMode(f.mode), value: f.json() })
-
   for (const f of files) {
-    const tag = f.path.startsWith('/proc/') ? 'proc' : 'sysfs'
     const modeNote = f.write
       ? `Mode 0644; writes are parsed with ${f.parser}.`
       : 'Mode 0444: a write answers 403 EACCES, as opening it for writing fails even for root.'
-    const ok = textOrJson(fileJson(f.value), 'the file content')
-    const show = (req: FastifyRequest, reply: Parameters<typeof sendRepresentation>[1]) =>
-      sendRepresentation(req, reply, f.show(), () => fileJsonOf(f))
-
-    app.get(
-      f.path,
-      {
-        schema: {
-          tags: [tag],
-          operationId: operationId('read', f.path),
-          summary: firstSentence(f.doc),
-          description: `${f.doc}\n\n${modeNote}`,
-          response: { 200: ok },
-        },
+    serveFile(app, f, {
+      tag: f.path.startsWith('/proc/') ? 'proc' : 'sysfs',
+      read: {
+        operationId: operationId('read', f.path),
+        summary: firstSentence(f.doc),
+        description: `${f.doc}\n\n${modeNote}`,
       },
-      (req, reply) => show(req, reply),
-    )
-
-    const write = f.write
-    if (write) {
-      for (const method of ['PUT', 'POST'] as const) {
-        app.route({
-          method,
-          url: f.path,
-          bodyLimit: BODY_LIMIT,
-          onRequest: app.writeGuard,
-          schema: {
-            tags: [tag],
-            operationId: operationId(method === 'PUT' ? 'write' : 'post', f.path),
-            summary: `Write ${f.path.split('/').pop()}`,
-            description:
-              `${f.doc}\n\nThe body is what \`echo\` would write: \`curl -d 1\`, ` +
-              '`curl --data-binary 1`, `echo 1 | curl -T - URL` (PUT), or JSON ' +
-              '`{"value": 1}`. A rejected write changes nothing and answers with the errno ' +
-              'the store returns (the text form is `write error: Invalid argument`).',
-            security: [{ bearer: [] }],
-            headers: IfMatch,
-            body: writeBody,
-            response: { 200: ok, ...errors(400, 401, 412, 413, 415) },
-          },
-          handler: (req, reply) => {
-            const text = writtenText(req.body)
-            const old = f.show()
-            checkIfMatch(req, old)
-            write(text)
-            const now = f.show()
-            auditWrite(kernel, req, f.path, old.trimEnd(), now.trimEnd())
-            show(req, reply)
-          },
-        })
-      }
-    } else {
-      app.route({
-        method: ['PUT', 'POST'],
-        url: f.path,
-        bodyLimit: BODY_LIMIT,
-        schema: { hide: true },
-        config: { refuses: true },
-        handler: () => {
-          throw new HttpError('EACCES', `${f.path} is read-only (mode 0444)`)
-        },
-      })
-    }
+      write: {
+        operationIds: { PUT: operationId('write', f.path), POST: operationId('post', f.path) },
+        summary: `Write ${f.path.split('/').pop()}`,
+        description:
+          `${f.doc}\n\nThe body is what \`echo\` would write: \`curl -d 1\`, ` +
+          '`curl --data-binary 1`, `echo 1 | curl -T - URL` (PUT), or JSON ' +
+          '`{"value": 1}`. A rejected write changes nothing and answers with the errno ' +
+          'the store returns (the text form is `write error: Invalid argument`).',
+        errors: [400, 401, 412, 413, 415],
+        ifMatch: true,
+      },
+    })
     app.all(f.path.concat('/'), { schema: { hide: true }, config: { refuses: true } }, () => {
       throw new HttpError('ENOTDIR', `${f.path} is a file`)
     })

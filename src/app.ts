@@ -40,10 +40,14 @@ import { openapiTransform, swaggerDocument } from './openapi.ts'
 import { type OpsOptions, ops } from './ops.ts'
 import type { SimRunner } from './runner.ts'
 import { IfMatch } from './schemas/sysfs.ts'
+import type { SysfsFile } from './sysfs/file.ts'
+import { sysfsTable } from './sysfs/table.ts'
 
 export interface AppOptions {
   readonly kernel: Kernel
   readonly runner: SimRunner
+  /** The kernel's sysfs table, when the caller wrote through it already (boot); else built. */
+  readonly files?: readonly SysfsFile[]
   /** Bearer token every write must carry; undefined lets anyone write. */
   readonly token?: string
   /** Bearer token every read and the stream must carry (auth.ts); undefined: reads are open. */
@@ -60,6 +64,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     kernel: Kernel
     runner: SimRunner
+    /** The sysfs table, built once per app: routes, the event stream and listings share it. */
+    sysfs: readonly SysfsFile[]
     /** onRequest hook for any route that changes state. */
     writeGuard: WriteGuard
   }
@@ -97,6 +103,7 @@ async function appPlugin(fastify: FastifyInstance, opts: AppOptions): Promise<vo
 async function controlPlane(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   fastify.decorate('kernel', opts.kernel)
   fastify.decorate('runner', opts.runner)
+  fastify.decorate('sysfs', opts.files ?? sysfsTable(opts.kernel))
   const tokens = { write: opts.token, read: opts.readToken }
   fastify.decorate('writeGuard', writeGuard(tokens))
   // Before anything else: a request from a web page that is not ours goes no further.

@@ -12,6 +12,7 @@ import type { TopologySpec } from './kernel/machine.ts'
 import type { ProcessSpec } from './kernel/spec.ts'
 import { Persistence } from './persist.ts'
 import { type MachineState, StateFile, StateFileError } from './state-file.ts'
+import type { SysfsFile } from './sysfs/file.ts'
 import { sysfsTable } from './sysfs/table.ts'
 import { writtenText } from './sysfs/written.ts'
 
@@ -37,6 +38,8 @@ export interface BootOptions {
 
 export interface Booted {
   readonly kernel: Kernel
+  /** The kernel's sysfs table: the one boot wrote through, for the app to serve. */
+  readonly files: readonly SysfsFile[]
   readonly persistence: Persistence | null
   /** What the boot did with the state file, for the log. */
   readonly state: 'none' | 'new' | 'restored' | { movedAside: string }
@@ -52,10 +55,13 @@ function describe(err: unknown): string {
 }
 
 /** Applies `where[key]` through the store of the sysfs file, as an HTTP write would. */
-function applyTunables(kernel: Kernel, values: MachineConfig['tunables'], where: string): void {
-  const files = new Map(sysfsTable(kernel).map((f) => [f.path, f]))
+function applyTunables(
+  files: readonly SysfsFile[],
+  values: MachineConfig['tunables'],
+  where: string,
+): void {
   for (const [path, value] of Object.entries(values)) {
-    const f = files.get(path)
+    const f = files.find((file) => file.path === path)
     if (!f?.write) {
       throw new BootError(`${where}["${path}"]: not a writable sysfs file of this machine`)
     }
@@ -75,8 +81,13 @@ function spawn(kernel: Kernel, spec: ProcessSpec, where: string): number {
   }
 }
 
-function restore(kernel: Kernel, state: MachineState, where: string): void {
-  applyTunables(kernel, state.tunables, `${where}: tunables`)
+function restore(
+  kernel: Kernel,
+  files: readonly SysfsFile[],
+  state: MachineState,
+  where: string,
+): void {
+  applyTunables(files, state.tunables, `${where}: tunables`)
   for (const [name, wanted] of Object.entries(state.threads)) {
     if (wanted === 'running') continue
     try {
@@ -98,18 +109,19 @@ export function boot(opts: BootOptions): Booted {
   } catch (err) {
     throw new BootError(`${opts.machineSource}: topology: ${describe(err)}`)
   }
-  applyTunables(kernel, opts.machine.tunables, `${opts.machineSource}: tunables`)
+  const files = sysfsTable(kernel)
+  applyTunables(files, opts.machine.tunables, `${opts.machineSource}: tunables`)
   const execConfigured = () =>
     opts.machine.processes.forEach((p, i) => {
       spawn(kernel, p, `${opts.machineSource}: processes[${i}]`)
     })
   if (opts.stateFile === undefined) {
     execConfigured()
-    return { kernel, persistence: null, state: 'none' }
+    return { kernel, files, persistence: null, state: 'none' }
   }
 
   const file = new StateFile(opts.stateFile)
-  const persistence = new Persistence(file, kernel, sysfsTable(kernel))
+  const persistence = new Persistence(file, kernel, files)
   let saved: MachineState | null
   let movedAside: string | null = null
   try {
@@ -131,7 +143,7 @@ export function boot(opts: BootOptions): Booted {
   if (saved) {
     // A saved state is restored whole, even one a little past the budget admit() keeps
     // (a hand-edited file the loader took): the final size check still guards each save.
-    restore(kernel, saved, `state file ${opts.stateFile}`)
+    restore(kernel, files, saved, `state file ${opts.stateFile}`)
     for (const path of Object.keys(saved.tunables)) persistence.written.add(path)
   } else {
     execConfigured()
@@ -145,6 +157,7 @@ export function boot(opts: BootOptions): Booted {
   }
   return {
     kernel,
+    files,
     persistence,
     state: movedAside ? { movedAside } : saved ? 'restored' : 'new',
   }

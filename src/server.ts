@@ -50,7 +50,7 @@ try {
   die((err as Error).message, EXIT.config)
 }
 
-const { kernel, persistence } = booted
+const { kernel, files, persistence } = booted
 const browsers = browserPolicy(config)
 const runner = new SimRunner(kernel, {
   speed: config.SPEED,
@@ -78,6 +78,7 @@ if (typeof booted.state === 'object') {
 await server.register(app, {
   kernel,
   runner,
+  files,
   token: config.KSCAND_SIM_TOKEN,
   readToken: config.KSCAND_SIM_READ_TOKEN,
   browsers,

@@ -35,6 +35,8 @@ export interface HubOptions {
   readonly maxSubscribers?: number
   /** Called with errors the hub catches so that they never reach the simulated kernel. */
   readonly onError?: (err: unknown) => void
+  /** The kernel's sysfs table (the app's), whose writable files the snapshot carries. */
+  readonly files?: readonly SysfsFile[]
 }
 
 /** What the hub needs of a websocket (ws's WebSocket has it). */
@@ -172,7 +174,7 @@ export class EventHub {
     this.maxSubscribers = opts.maxSubscribers ?? DEFAULTS.maxSubscribers
     this.onError = opts.onError ?? ((err) => console.error(err))
     this.sampler = new StatsSampler(kernel)
-    this.files = sysfsTable(kernel)
+    this.files = opts.files ?? sysfsTable(kernel)
     this.setTracingOn(true)
     this.timer = setInterval(() => this.guard(() => this.tick(false)), TICK_MS)
     this.timer.unref()

@@ -28,6 +28,7 @@ async function eventStreamPlugin(
     opts.hub ??
     new EventHub(fastify.kernel, {
       ...opts,
+      files: fastify.sysfs,
       onError: opts.onError ?? ((err) => fastify.log.error({ err }, 'event stream')),
     })
   fastify.decorate('events', hub)

@@ -27,14 +27,12 @@ const WAKES = 'A write wakes kscand at once (kscand_sleep_expire = 0, wake_up_in
 
 /**
  * mms_to_scan is a u64 but the kernel keeps a JS number: the exact text of the last write
- * is kept beside it (per kernel, so every table of one kernel agrees), and reads print what
- * was written even above 2^53.
+ * is kept beside it, and reads print what was written even above 2^53. The text lives in
+ * the table, so a kernel has one table (the app's, shared by everything that serves it).
  */
-const lastU64Write = new WeakMap<Kernel, { value: number; text: string }>()
-
 function mmsToScan(k: Kernel) {
+  let exact: { value: number; text: string } | null = null
   const text = (v: number) => {
-    const exact = lastU64Write.get(k)
     if (exact?.value === v) return exact.text
     if (Number.isSafeInteger(v)) return String(v)
     const big = BigInt(v)
@@ -46,7 +44,7 @@ function mmsToScan(k: Kernel) {
     store: (v: bigint) => {
       const n = Number(v)
       k.kscand.store_mms_to_scan(n)
-      lastU64Write.set(k, { value: n, text: v.toString() })
+      exact = { value: n, text: v.toString() }
     },
   }
 }

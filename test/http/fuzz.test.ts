@@ -265,10 +265,10 @@ const request: fc.Arbitrary<Request> = fc.oneof(
 // ---- the property ----------------------------------------------------------------------
 
 let t: Built
-let files: SysfsFile[]
+let files: readonly SysfsFile[]
 beforeAll(async () => {
   t = await build()
-  files = sysfsTable(t.kernel)
+  files = t.files
 })
 afterAll(() => t.close())
 

@@ -6,12 +6,16 @@ import { frameworkErrors } from '../../src/http-errors.ts'
 import { Kernel } from '../../src/kernel/kernel.ts'
 import type { KernelConfig, ProcessSpec } from '../../src/kernel/spec.ts'
 import { SimRunner } from '../../src/runner.ts'
+import type { SysfsFile } from '../../src/sysfs/file.ts'
+import { sysfsTable } from '../../src/sysfs/table.ts'
 import { SMALL } from '../kernel/helpers.ts'
 
 export interface Built {
   readonly server: FastifyInstance
   readonly kernel: Kernel
   readonly runner: SimRunner
+  /** The app's sysfs table. */
+  readonly files: readonly SysfsFile[]
   /** Log lines (JSON) when built with `log: true`. */
   readonly logs: string[]
   close(): Promise<void>
@@ -30,6 +34,7 @@ export async function build(opts: BuildOptions = {}): Promise<Built> {
   const kernel = new Kernel({ seed: 7, topology: SMALL, ...opts.config })
   for (const p of opts.processes ?? []) kernel.exec(p)
   const runner = new SimRunner(kernel, { mode: 'paused' })
+  const files = sysfsTable(kernel)
   const logs: string[] = []
   const stream = new Writable({
     write(chunk, _enc, done) {
@@ -38,12 +43,13 @@ export async function build(opts: BuildOptions = {}): Promise<Built> {
     },
   })
   const server = Fastify({ logger: opts.log ? { level: 'info', stream } : false, frameworkErrors })
-  await server.register(app, { kernel, runner, token: opts.token })
+  await server.register(app, { kernel, runner, files, token: opts.token })
   await server.ready()
   return {
     server,
     kernel,
     runner,
+    files,
     logs,
     close: async () => {
       runner.close()

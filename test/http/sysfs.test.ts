@@ -1,7 +1,6 @@
 /** The sysfs tree over HTTP, through fastify.inject: reads, writes, rejections. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { EVENTS, type TraceEvent } from '../../src/kernel/trace.ts'
-import { sysfsTable } from '../../src/sysfs/table.ts'
 import { type Built, build, FORM, JSON_ACCEPT, TOKEN } from './helpers.ts'
 
 const K = '/sys/kernel/mm/kscand'
@@ -28,7 +27,7 @@ const post = (
 function state() {
   const k = t.kernel
   return {
-    files: sysfsTable(k).map((f) => f.show()),
+    files: t.files.map((f) => f.show()),
     sleepExpire: k.kscand.sleep_expire,
     needWakeup: k.kscand.need_wakeup,
     kscand: { ...k.kscand.thread, gen: null, body: null, sched: null },
@@ -61,7 +60,7 @@ describe('reads', () => {
   })
 
   it('give every file of the table, each ending in a newline, with JSON beside it', async () => {
-    for (const f of sysfsTable(t.kernel)) {
+    for (const f of t.files) {
       const text = await get(f.path)
       expect(text.statusCode, f.path).toBe(200)
       expect(text.body, f.path).toMatch(/\n$/)

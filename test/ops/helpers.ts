@@ -199,7 +199,7 @@ export interface OpsAppOptions {
 
 /** ops + app on a small machine with a paused runner, ready (not listening). */
 export async function buildOps(opts: OpsAppOptions = {}): Promise<OpsApp> {
-  const { kernel, persistence } = boot({
+  const { kernel, files, persistence } = boot({
     seed: 7,
     machine: opts.machine ?? SMALL_MACHINE,
     machineSource: 'test machine',
@@ -210,10 +210,11 @@ export async function buildOps(opts: OpsAppOptions = {}): Promise<OpsApp> {
   const lifecycle = new Lifecycle()
   const metrics = new Metrics({ kernel, runner, persistence })
   const server = Fastify({ logger: false, frameworkErrors })
-  const events = new EventHub(kernel)
+  const events = new EventHub(kernel, { files })
   await server.register(app, {
     kernel,
     runner,
+    files,
     token: opts.token,
     events: { hub: events },
     ops: {

@@ -1,0 +1,96 @@
+/**
+ * The routes of one file of the table (src/sysfs/table.ts), sysfs and tracefs alike: GET
+ * reads it as `cat` shows it (or JSON), PUT and POST write it as `echo` would (writable
+ * files, behind the write guard), and a write to a read-only file answers 403 EACCES. What
+ * differs between the trees is only how the OpenAPI document describes them.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { auditWrite } from '../src/audit.ts'
+import { HttpError } from '../src/http-errors.ts'
+import { BODY_LIMIT } from '../src/limits.ts'
+import { checkIfMatch, sendRepresentation } from '../src/representation.ts'
+import { type ErrorStatus, errors, textOrJson } from '../src/schemas/common.ts'
+import { fileJson, IfMatch, writeBody } from '../src/schemas/sysfs.ts'
+import { formatMode, type SysfsFile } from '../src/sysfs/file.ts'
+import { writtenText } from '../src/sysfs/written.ts'
+
+type App = Parameters<FastifyPluginAsyncZod>[0]
+
+/** How the OpenAPI document describes a file's routes. */
+export interface FileDocs {
+  readonly tag: string
+  readonly read: {
+    readonly operationId: string
+    readonly summary: string
+    readonly description: string
+  }
+  readonly write: {
+    readonly operationIds?: { readonly PUT: string; readonly POST: string }
+    readonly summary: string
+    readonly description: string
+    readonly errors: readonly ErrorStatus[]
+    /** The write takes If-Match (412 ESTALE when the file changed meanwhile). */
+    readonly ifMatch: boolean
+  }
+}
+
+/** Mode 0444: opening for writing fails with EACCES, even for root. */
+export function refuseWrites(app: App, path: string): void {
+  app.route({
+    method: ['PUT', 'POST'],
+    url: path,
+    bodyLimit: BODY_LIMIT,
+    schema: { hide: true },
+    config: { refuses: true },
+    handler: () => {
+      throw new HttpError('EACCES', `${path} is read-only (mode 0444)`)
+    },
+  })
+}
+
+export function serveFile(app: App, f: SysfsFile, docs: FileDocs): void {
+  const ok = textOrJson(fileJson(f.value), 'the file content')
+  const show = (req: FastifyRequest, reply: FastifyReply) =>
+    sendRepresentation(req, reply, f.show(), () => ({
+      path: f.path,
+      mode: formatMode(f.mode),
+      value: f.json(),
+    }))
+  app.get(f.path, { schema: { tags: [docs.tag], ...docs.read, response: { 200: ok } } }, show)
+
+  const write = f.write
+  if (!write) {
+    refuseWrites(app, f.path)
+    return
+  }
+  const w = docs.write
+  const route = (method: 'PUT' | 'POST' | ('PUT' | 'POST')[], operationId?: string) =>
+    app.route({
+      method,
+      url: f.path,
+      bodyLimit: BODY_LIMIT,
+      onRequest: app.writeGuard,
+      schema: {
+        tags: [docs.tag],
+        ...(operationId && { operationId }),
+        summary: w.summary,
+        description: w.description,
+        security: [{ bearer: [] }],
+        ...(w.ifMatch && { headers: IfMatch }),
+        body: writeBody,
+        response: { 200: ok, ...errors(...w.errors) },
+      },
+      handler: (req, reply) => {
+        const text = writtenText(req.body)
+        const old = f.show()
+        if (w.ifMatch) checkIfMatch(req, old)
+        write(text)
+        auditWrite(app.kernel, req, f.path, old.trimEnd(), f.show().trimEnd())
+        show(req, reply)
+      },
+    })
+  // PUT and POST are one operation unless each has an id of its own.
+  if (!w.operationIds) route(['PUT', 'POST'])
+  else for (const m of ['PUT', 'POST'] as const) route(m, w.operationIds[m])
+}
