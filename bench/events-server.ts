@@ -14,8 +14,9 @@ import { setImmediate as yieldLoop } from 'node:timers/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { WebSocketServer } from 'ws'
 import { app } from '../src/app.ts'
+import { FLUSH_EVENTS } from '../src/events/fanout.ts'
 import { compileFilter } from '../src/events/filter.ts'
-import { EventHub, FLUSH_EVENTS, type HubOptions } from '../src/events/hub.ts'
+import { EventHub, type HubOptions } from '../src/events/hub.ts'
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { EV, EVENTS, type TraceEvent } from '../src/kernel/trace.ts'
@@ -109,7 +110,7 @@ async function startHub(opts: HubOptions): Promise<number> {
 function buildFrames(): void {
   const k = demoKernel(false)
   const h = new EventHub(k, { ringCapacity: trace.length })
-  for (const e of trace) k.tracer.emit(e.ts, e.pid, e.comm, e.id, e.args as never)
+  for (const e of trace) k.tracer.emit(e.ts, e.pid, e.comm, e.id, e.args as never, e.owner)
   const all = compileFilter({ events: ['*'], pids: null, format: 'json', batchMs: 50 })
   frames = h.frames(all, 1, trace.length)
   h.shutdown()

@@ -10,7 +10,8 @@ import { stringify } from 'yaml'
 import { type ZodType, z } from 'zod'
 import { PROTOCOL, Query } from '../routes/events.ts'
 import { TOKEN_PROTOCOL } from '../src/auth.ts'
-import { DEFAULTS, MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from '../src/events/hub.ts'
+import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from '../src/events/fanout.ts'
+import { DEFAULTS } from '../src/events/hub.ts'
 import {
   CLOSE,
   DEFAULT_BATCH_MS,

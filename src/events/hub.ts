@@ -1,25 +1,19 @@
 /**
- * The event hub: owns the ring the kernel's trace sink fills, and fans it out to websocket
- * subscribers (in batches serialized once per distinct filter) and to trace_pipe readers
- * (which consume, as the kernel's do).
- *
- * Accounting is exact. Every subscriber has a position `seen`: each event up to it was sent,
- * reported in a `lost` message, or did not pass the filter. A subscriber that stops reading
- * is not queued for beyond the high-water mark: the batches it misses are counted and
- * reported as `lost` once it drains, so per-client memory is bounded whatever it does.
+ * The event hub: records what the kernel's tracepoints emit into the ring (tracing_on,
+ * buffer_size_kb), and runs the clock that drains it to the websocket subscribers (fanout.ts)
+ * and to trace_pipe readers (trace-pipe.ts). Errors it catches never reach the kernel.
  */
 import { performance } from 'node:perf_hooks'
-import { Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import type { Kernel } from '../kernel/kernel.ts'
-import { EVENTS, type TraceEvent } from '../kernel/trace.ts'
+import type { TraceEvent } from '../kernel/trace.ts'
 import type { SysfsFile } from '../sysfs/file.ts'
 import { sysfsTable } from '../sysfs/table.ts'
-import { ByteWriter } from './bytes.ts'
-import { type Filter, passes } from './filter.ts'
-import { lostLine, traceLine, writeEventJson } from './format.ts'
-import { CLOSE, type Disconnect, type EventStreamStats } from './protocol.ts'
-import { EventRing, SLOT_BYTES, scratchEvent } from './ring.ts'
-import { nodes, occupancy, processes, StatsSampler, threads, tracing, tunables } from './state.ts'
+import { FanOut, FLUSH_EVENTS } from './fanout.ts'
+import { CLOSE } from './protocol.ts'
+import { EventRing, SLOT_BYTES } from './ring.ts'
+import { nodes, processes, threads, tracing, tunables } from './state.ts'
+import { TracePipe } from './trace-pipe.ts'
 
 export interface HubOptions {
   /** Events the ring holds (default 2^18, about 21 MB); the defaults are in DEFAULTS. */
@@ -39,15 +33,6 @@ export interface HubOptions {
   readonly files?: readonly SysfsFile[]
 }
 
-/** What the hub needs of a websocket (ws's WebSocket has it). */
-export interface Peer {
-  readonly bufferedAmount: number
-  send(data: Buffer | string, options: { binary: boolean }): void
-  ping(): void
-  close(code: number, reason: string): void
-  terminate(): void
-}
-
 export const DEFAULT_RING_CAPACITY = 1 << 18
 
 export const DEFAULTS = {
@@ -59,122 +44,32 @@ export const DEFAULTS = {
   pingMs: 30_000,
   maxSubscribers: 64,
 } as const
-/** A batch frame holds at most this many events or bytes of events. */
-export const MAX_BATCH_EVENTS = 1000
-export const MAX_BATCH_BYTES = 64 * 1024
-/** Events pending in the ring that trigger a flush before the batch interval ends. */
-export const FLUSH_EVENTS = 1024
+
 const TICK_MS = 25
-/** Bytes a catching-up subscriber is sent per pass before the loop is yielded. */
-const CATCHUP_BYTES = 1 << 20
-/** trace_pipe lines per chunk pushed to a reader, and per pass over the readers. */
-const PIPE_CHUNK = 2048
-const PIPE_PASS = 65536
 
-/** Frames are built once as bytes and sent to many peers, always as text frames. */
-const TEXT = { binary: false }
-
-const COMMA = 0x2c
-
-const HAS_MM = EVENTS.map((e) => e.fields[0]?.name === 'mm')
-
-export interface Frame {
-  readonly from: number
-  readonly to: number
-  readonly count: number
-  readonly buf: Buffer
-}
-
-class Group {
-  readonly members = new Set<Member>()
-  flushedAt = performance.now()
-  constructor(
-    readonly filter: Filter,
-    public seen: number,
-  ) {}
-}
-
-export class Member {
-  group: Group | null = null
-  lostFrom = 0
-  lostTo = 0
-  /** Events in the pending (not yet reported) lost range. */
-  lostCount = 0
-  lostTotal = 0
-  /** Wall ms since the peer has been above the high-water mark, or null. */
-  stuckSince: number | null = null
-  alive = true
-  closed = false
-  constructor(
-    readonly peer: Peer,
-    public filter: Filter,
-    /** Every event up to this seq is accounted for. */
-    public seen: number,
-  ) {}
-}
-
-interface PipeReader {
-  readonly stream: Readable
-  wants: boolean
-}
-
-export type SinceCheck = 'ok' | 'expired' | 'epoch-changed' | 'future'
-
-export class EventHub {
-  readonly ring: EventRing
-  readonly members = new Set<Member>()
-  private readonly highWater: number
-  readonly maxSubscribers: number
-  private readonly lowWater: number
-  private readonly stuckMs: number
-  private readonly heartbeatMs: number
-  private readonly statsMs: number
-  private readonly pingMs: number
-  private readonly onError: (err: unknown) => void
-  private readonly groups = new Map<string, Group>()
-  private readonly scratch = scratchEvent()
-  private readonly writer = new ByteWriter()
-  private readonly sampler: StatsSampler
+export class EventHub extends FanOut {
   readonly files: readonly SysfsFile[]
-  private readonly owners = new Map<number, number>()
-  private lastMm = -1
-  private lastOwner = -1
-  private unsubscribe: (() => void) | null = null
-  private flushedTo = 0
-  private minSeen = 0
-  private soon = false
-  private readonly timer: NodeJS.Timeout
-  private lastHeartbeat = performance.now()
-  private lastStats = performance.now()
-  private lastPing = performance.now()
   /** buffer_size_kb as last written. */
   bufferKb: number
-  // trace_pipe: one consumer position shared by all readers, as the kernel's.
-  private readonly readers: PipeReader[] = []
-  private pipeSeen = 0
-  private pipeLost = 0
-  private overrun = 0
-  private readEvents = 0
-  // The figures of /metrics, over the hub's life.
-  private readonly sent = { batches: 0, events: 0, lost: 0 }
-  private readonly disconnects: Partial<Record<Disconnect, number>> = {}
+  private readonly pipe: TracePipe
+  private readonly onError: (err: unknown) => void
+  private unsubscribe: (() => void) | null = null
+  private soon = false
+  private readonly timer: NodeJS.Timeout
 
-  constructor(
-    readonly kernel: Kernel,
-    opts: HubOptions = {},
-  ) {
-    this.ring = new EventRing(opts.ringCapacity ?? DEFAULTS.ringCapacity)
+  constructor(kernel: Kernel, opts: HubOptions = {}) {
+    super(kernel, new EventRing(opts.ringCapacity ?? DEFAULTS.ringCapacity), {
+      highWaterBytes: opts.highWaterBytes ?? DEFAULTS.highWaterBytes,
+      stuckMs: opts.stuckMs ?? DEFAULTS.stuckMs,
+      heartbeatMs: opts.heartbeatMs ?? DEFAULTS.heartbeatMs,
+      statsMs: opts.statsMs ?? DEFAULTS.statsMs,
+      pingMs: opts.pingMs ?? DEFAULTS.pingMs,
+      maxSubscribers: opts.maxSubscribers ?? DEFAULTS.maxSubscribers,
+    })
     this.bufferKb = Math.ceil((this.ring.capacity * SLOT_BYTES) / 1024)
-    this.highWater = opts.highWaterBytes ?? DEFAULTS.highWaterBytes
-    this.lowWater = this.highWater / 4
-    this.stuckMs = opts.stuckMs ?? DEFAULTS.stuckMs
-    this.heartbeatMs = opts.heartbeatMs ?? DEFAULTS.heartbeatMs
-    this.statsMs = opts.statsMs ?? DEFAULTS.statsMs
-    this.pingMs = opts.pingMs ?? DEFAULTS.pingMs
-    this.maxSubscribers = opts.maxSubscribers ?? DEFAULTS.maxSubscribers
     this.onError = opts.onError ?? ((err) => console.error(err))
-    this.sampler = new StatsSampler(kernel)
     this.files = opts.files ?? sysfsTable(kernel)
+    this.pipe = new TracePipe(this.ring, () => this.flushSoon())
     this.setTracingOn(true)
     this.timer = setInterval(() => this.guard(() => this.tick(false)), TICK_MS)
     this.timer.unref()
@@ -196,28 +91,10 @@ export class EventHub {
   }
 
   private readonly sink = (ev: TraceEvent): void => {
-    const seq = this.ring.push(ev, HAS_MM[ev.id] ? this.ownerOf(ev.args[0] as number) : ev.pid)
+    const seq = this.ring.push(ev)
     if (seq - this.flushedTo >= FLUSH_EVENTS) this.flushSoon()
     // Never let a group fall out of the ring, even within one long simulation slice.
     if (seq - this.minSeen >= this.ring.capacity >> 1) this.guard(() => this.flushGroups(true))
-  }
-
-  private ownerOf(mmId: number): number {
-    // Runs of events about one mm are the rule (a scan, kmigrated's migrations).
-    if (mmId === this.lastMm) return this.lastOwner
-    let pid = this.owners.get(mmId)
-    if (pid === undefined) {
-      for (const p of this.kernel.processList()) this.owners.set(p.mm.id, p.mm.owner)
-      pid = this.owners.get(mmId)
-      if (pid === undefined) {
-        // An mm seen only after its process exited (kmigrated's leftovers).
-        pid = -1
-        this.owners.set(mmId, pid)
-      }
-    }
-    this.lastMm = mmId
-    this.lastOwner = pid
-    return pid
   }
 
   /** buffer_size_kb: resizes the ring, keeping the newest events that fit. */
@@ -226,67 +103,7 @@ export class EventHub {
     this.flushGroups(true)
     this.ring.resize(capacity)
     this.bufferKb = kb
-    this.syncPipe()
-  }
-
-  // ---- subscribers ------------------------------------------------------------------------
-
-  checkSince(epoch: string, seq: number): SinceCheck {
-    if (epoch !== this.ring.epoch) return 'epoch-changed'
-    if (seq > this.ring.last) return 'future'
-    if (seq + 1 < this.ring.first) return 'expired'
-    return 'ok'
-  }
-
-  /** Adds a subscriber positioned at `seen`; the caller has sent it what comes first. */
-  add(peer: Peer, filter: Filter, seen: number): Member {
-    const m = new Member(peer, filter, seen)
-    this.members.add(m)
-    this.join(m, filter)
-    return m
-  }
-
-  /** Moves a subscriber to another filter, optionally repositioned at `seen`. */
-  change(m: Member, filter: Filter, seen = m.seen): void {
-    this.leave(m)
-    if (m.lostCount > 0) this.sendLost(m)
-    m.seen = seen
-    this.join(m, filter)
-  }
-
-  /** Forgets a subscriber whose connection ended; `why` labels the disconnect. */
-  remove(m: Member, why: Disconnect = 'client'): void {
-    if (m.closed) return
-    m.closed = true
-    this.leave(m)
-    this.members.delete(m)
-    this.disconnects[why] = (this.disconnects[why] ?? 0) + 1
-  }
-
-  /** Closes a subscriber for one of the hub's own reasons. */
-  close(
-    m: Member,
-    how: { readonly code: number; readonly reason: Disconnect },
-    text: string,
-  ): void {
-    this.remove(m, how.reason)
-    m.peer.close(how.code, text)
-  }
-
-  /** Sends `reset` for a position that is gone and closes with 4410. */
-  reset(m: Member, reason: 'expired' | 'epoch-changed'): void {
-    this.remove(m, CLOSE.gone.reason)
-    this.resetPeer(m.peer, reason)
-  }
-
-  resetPeer(peer: Peer, reason: 'expired' | 'epoch-changed'): void {
-    const message =
-      reason === 'expired'
-        ? 'the position is older than the ring holds'
-        : 'the position is from another epoch (the server restarted)'
-    const msg = { type: 'reset', reason, epoch: this.ring.epoch, seq: this.ring.last, message }
-    peer.send(JSON.stringify(msg), TEXT)
-    peer.close(CLOSE.gone.code, reason)
+    this.pipe.sync()
   }
 
   /** The state a new stream starts from, at the ring's newest position. */
@@ -307,39 +124,14 @@ export class EventHub {
     }
   }
 
-  /**
-   * Puts a subscriber in the group of its filter. A group starts at the ring's head, so a
-   * subscriber behind it (a resume) replays through catchUp(), which waits for a slow peer,
-   * rather than through the group's frames, which a peer above the high-water mark loses.
-   */
-  private join(m: Member, filter: Filter): void {
-    m.filter = filter
-    let g = this.groups.get(filter.key)
-    if (!g) {
-      g = new Group(filter, this.ring.last)
-      this.groups.set(filter.key, g)
-    } else if (g.seen < m.seen) this.flushGroup(g)
-    g.members.add(m)
-    m.group = g
-    if (m.seen < g.seen) this.flushSoon()
-  }
-
-  private leave(m: Member): void {
-    const g = m.group
-    if (!g) return
-    g.members.delete(m)
-    m.group = null
-    if (g.members.size === 0) this.groups.delete(g.filter.key)
-  }
-
-  // ---- flushing ---------------------------------------------------------------------------
+  // ---- the clock --------------------------------------------------------------------------
 
   /** Flushes every group now (tests and benchmarks; the timers do it otherwise). */
   flush(): void {
     this.tick(true)
   }
 
-  private flushSoon(): void {
+  protected flushSoon(): void {
     if (this.soon) return
     this.soon = true
     setImmediate(() => {
@@ -356,212 +148,9 @@ export class EventHub {
     }
   }
 
-  private flushGroups(all: boolean): void {
-    const now = performance.now()
-    let min = this.ring.last
-    for (const g of this.groups.values()) {
-      const due =
-        all ||
-        now - g.flushedAt >= g.filter.sub.batchMs ||
-        this.ring.last - g.seen >= FLUSH_EVENTS ||
-        this.behind(g)
-      if (due) this.flushGroup(g, now)
-      min = Math.min(min, g.seen)
-    }
-    this.flushedTo = this.ring.last
-    this.minSeen = min
-  }
-
-  private behind(g: Group): boolean {
-    for (const m of g.members) if (m.seen < g.seen) return true
-    return false
-  }
-
-  private flushGroup(g: Group, now = performance.now()): void {
-    const to = this.ring.last
-    if (g.seen + 1 < this.ring.first) {
-      // Only a shrinking buffer_size_kb can outrun a group: its members must start over.
-      for (const m of g.members) this.reset(m, 'expired')
-      return
-    }
-    const frames = to > g.seen ? this.frames(g.filter, g.seen + 1, to) : []
-    const inSync = g.seen
-    g.seen = to
-    g.flushedAt = now
-    for (const m of g.members) {
-      if (m.seen < inSync && !this.catchUp(m, inSync, now)) continue
-      this.serve(m, frames, to, now)
-    }
-  }
-
-  /** Sends a subscriber that is in step with its group the group's frames, or counts them lost. */
-  private serve(m: Member, frames: readonly Frame[], to: number, now: number): void {
-    for (const f of frames) {
-      if (this.congested(m, now)) {
-        if (m.lostCount === 0) m.lostFrom = f.from
-        m.lostTo = f.to
-        m.lostCount += f.count
-        m.lostTotal += f.count
-        this.sent.lost += f.count
-      } else {
-        if (m.lostCount > 0) this.sendLost(m)
-        this.send(m, f)
-      }
-    }
-    m.seen = to
-    if (m.lostCount > 0 && !this.congested(m, now)) this.sendLost(m)
-  }
-
-  /**
-   * Replays the ring to a subscriber behind its group (a resume), without loss: it waits
-   * while the peer is above the high-water mark. True once it is in step.
-   */
-  private catchUp(m: Member, target: number, now: number): boolean {
-    let budget = CATCHUP_BYTES
-    while (m.seen < target) {
-      if (m.seen + 1 < this.ring.first) {
-        this.reset(m, 'expired')
-        return false
-      }
-      if (this.congested(m, now) || budget <= 0) {
-        this.flushSoon()
-        return false
-      }
-      const to = Math.min(target, m.seen + MAX_BATCH_EVENTS * 8)
-      for (const f of this.frames(m.filter, m.seen + 1, to)) {
-        this.send(m, f)
-        budget -= f.buf.length
-      }
-      m.seen = to
-    }
-    return true
-  }
-
-  /** Above the high-water mark (or, while losing, not yet below the low-water mark). */
-  private congested(m: Member, now: number): boolean {
-    const limit = m.lostCount > 0 ? this.lowWater : this.highWater
-    if (m.peer.bufferedAmount > limit) {
-      m.stuckSince ??= now
-      return true
-    }
-    m.stuckSince = null
-    return false
-  }
-
-  private send(m: Member, f: Frame): void {
-    m.peer.send(f.buf, TEXT)
-    this.sent.batches++
-    this.sent.events += f.count
-  }
-
-  private sendLost(m: Member): void {
-    m.peer.send(
-      `{"type":"lost","fromSeq":${m.lostFrom},"toSeq":${m.lostTo},"count":${m.lostCount}}`,
-      TEXT,
-    )
-    m.lostCount = 0
-  }
-
-  /**
-   * The batch frames of the events in [from, to] passing `filter`, split at the size caps.
-   * A frame covers from its first position to its last event (the last frame: to `to`).
-   */
-  frames(filter: Filter, from: number, to: number): Frame[] {
-    const { ring, scratch, writer: w } = this
-    const json = filter.sub.format === 'json'
-    const out: Frame[] = []
-    let count = 0
-    let start = from
-    const finish = (end: number) => {
-      const head = Buffer.from(
-        `{"type":"batch","epoch":"${ring.epoch}","fromSeq":${start},"toSeq":${end},"events":[`,
-      )
-      const buf = Buffer.allocUnsafe(head.length + w.pos + 2)
-      head.copy(buf)
-      w.buf.copy(buf, head.length, 0, w.pos)
-      buf.write(']}', head.length + w.pos, 'latin1')
-      out.push({ from: start, to: end, count, buf })
-      w.reset()
-      count = 0
-      start = end + 1
-    }
-    w.reset()
-    for (let seq = from; seq <= to; seq++) {
-      if (!passes(filter, ring, seq)) continue
-      if (count > 0) w.byte(COMMA)
-      const ev = ring.load(seq, scratch)
-      if (json) writeEventJson(w, ev)
-      else w.string(traceLine(ev))
-      if (++count >= MAX_BATCH_EVENTS || w.pos >= MAX_BATCH_BYTES) finish(seq)
-    }
-    if (count > 0) finish(to)
-    return out
-  }
-
-  // ---- the periodic work ------------------------------------------------------------------
-
   private tick(all: boolean): void {
-    const now = performance.now()
-    this.flushGroups(all)
-    for (const m of this.members) {
-      if (m.stuckSince !== null && now - m.stuckSince > this.stuckMs) {
-        this.close(m, CLOSE.tryAgain, 'too slow: stopped reading')
-      }
-    }
-    if (now - this.lastHeartbeat >= this.heartbeatMs) {
-      this.lastHeartbeat = now
-      for (const m of this.members) {
-        if (m.group && m.seen === m.group.seen && !this.congested(m, now)) {
-          m.peer.send(
-            `{"type":"heartbeat","epoch":"${this.ring.epoch}","seq":${m.seen},"now":${this.kernel.now}}`,
-            TEXT,
-          )
-        }
-      }
-    }
-    if (now - this.lastStats >= this.statsMs) {
-      this.lastStats = now
-      this.sendStats(now)
-    }
-    if (now - this.lastPing >= this.pingMs) {
-      this.lastPing = now
-      for (const m of this.members) {
-        if (!m.alive) {
-          this.remove(m, 'unresponsive')
-          m.peer.terminate()
-        } else {
-          m.alive = false
-          m.peer.ping()
-        }
-      }
-    }
-    this.feedPipe()
-  }
-
-  private sendStats(now: number): void {
-    // Sampled even with nobody listening, so that the next subscriber's first rates cover
-    // one interval; the rest is only built for a message.
-    const s = this.sampler.sample()
-    if (this.members.size === 0) return
-    const k = this.kernel
-    const msg = Buffer.from(
-      JSON.stringify({
-        type: 'stats',
-        now: k.now,
-        seq: this.ring.last,
-        ...s,
-        threads: threads(k),
-        processes: occupancy(k),
-        nodes: k.machine.nodes.map((n) => ({ id: n.id, free: n.free })),
-        subscribers: this.members.size,
-      }),
-    )
-    for (const m of this.members) if (!this.congested(m, now)) m.peer.send(msg, TEXT)
-  }
-
-  /** The stream's figures for /metrics. */
-  stats(): EventStreamStats {
-    return { subscribers: this.members.size, ...this.sent, disconnects: { ...this.disconnects } }
+    this.tend(performance.now(), all)
+    this.pipe.feed()
   }
 
   /** Stops the timers and the recording, closes subscribers (1001) and ends trace_pipe reads. */
@@ -569,83 +158,23 @@ export class EventHub {
     clearInterval(this.timer)
     this.setTracingOn(false)
     for (const m of this.members) this.close(m, CLOSE.goingAway, 'server shutting down')
-    for (const r of this.readers.splice(0)) r.stream.push(null)
+    this.pipe.end()
   }
 
   // ---- trace_pipe -------------------------------------------------------------------------
 
   /** A reader of trace_pipe: a stream of ftrace lines that consumes from the shared position. */
   openPipe(): Readable {
-    const reader: PipeReader = {
-      wants: false,
-      stream: new Readable({
-        highWaterMark: 64 * 1024,
-        read: () => {
-          reader.wants = true
-          this.flushSoon()
-        },
-      }),
-    }
-    reader.stream.on('close', () => {
-      const i = this.readers.indexOf(reader)
-      if (i >= 0) this.readers.splice(i, 1)
-    })
-    this.readers.push(reader)
-    return reader.stream
+    return this.pipe.open()
   }
 
   /** Open trace_pipe readers. */
   get pipeReaders(): number {
-    return this.readers.length
-  }
-
-  /** Counts events the ring overwrote before trace_pipe consumed them. */
-  private syncPipe(): void {
-    const first = this.ring.first
-    if (this.pipeSeen < first - 1) {
-      const n = first - 1 - this.pipeSeen
-      this.overrun += n
-      this.pipeLost += n
-      this.pipeSeen = first - 1
-    }
-  }
-
-  private feedPipe(): void {
-    if (this.readers.length === 0) return
-    this.syncPipe()
-    let budget = PIPE_PASS
-    // Whoever is ready reads next; events one reader consumed, no other reader sees.
-    for (let n = this.readers.length; n > 0 && budget > 0; n--) {
-      const r = this.readers[0]
-      this.readers.push(this.readers.shift() as PipeReader)
-      while (r.wants && budget > 0 && (this.pipeSeen < this.ring.last || this.pipeLost > 0)) {
-        let text = ''
-        if (this.pipeLost > 0) {
-          text = `${lostLine(this.pipeLost)}\n`
-          this.pipeLost = 0
-        }
-        const to = Math.min(this.ring.last, this.pipeSeen + PIPE_CHUNK)
-        for (let seq = this.pipeSeen + 1; seq <= to; seq++) {
-          text += `${traceLine(this.ring.load(seq, this.scratch))}\n`
-        }
-        budget -= to - this.pipeSeen
-        this.readEvents += to - this.pipeSeen
-        this.pipeSeen = to
-        r.wants = r.stream.push(text)
-      }
-    }
-    if (budget <= 0) this.flushSoon()
+    return this.pipe.size
   }
 
   /** The ring as trace_pipe sees it, for per_cpu/cpu0/stats. */
   pipeStats(): { entries: number; overrun: number; oldestUs: number; readEvents: number } {
-    this.syncPipe()
-    const entries = this.ring.last - this.pipeSeen
-    return {
-      entries,
-      overrun: this.overrun,
-      oldestUs: entries > 0 ? this.ring.ts(this.pipeSeen + 1) : 0,
-      readEvents: this.readEvents,
-    }
+    return this.pipe.stats()
   }
 }

@@ -65,12 +65,12 @@ export class EventRing {
   }
 
   /** Records one event; returns its seq. */
-  push(ev: TraceEvent, owner: number): number {
+  push(ev: TraceEvent): number {
     const seq = ++this.last
     const i = seq % this.cap
     this.tss[i] = ev.ts
     this.pids[i] = ev.pid
-    this.owners[i] = owner
+    this.owners[i] = ev.owner ?? ev.pid
     this.ids[i] = ev.id
     this.comms[i] = ev.comm
     if (HAS_STRING[ev.id]) this.strs[i] = ev.args

@@ -252,13 +252,14 @@ export class Kmigrated {
         t.charge(k.costs.checkNs)
       }
       if (k.tracer.enabled(EV.kmem_scan_mm_migrate)) {
-        k.tracer.emit(t.nowUs(), t.pid, t.comm, EV.kmem_scan_mm_migrate, [
-          mm.id,
-          ret,
-          dest,
-          msuccess,
-          mfailed,
-        ])
+        k.tracer.emit(
+          t.nowUs(),
+          t.pid,
+          t.comm,
+          EV.kmem_scan_mm_migrate,
+          [mm.id, ret, dest, msuccess, mfailed],
+          mm.owner,
+        )
       }
       if (t.needResched()) yield RESCHED
       else if (counter % HOST_YIELD_EVERY === 0) yield HOST_YIELD

@@ -217,7 +217,7 @@ export class Kscand {
     this.tail = slot
     this.slots.set(mm, slot)
     if (k.tracer.enabled(EV.kmem_mm_enter)) {
-      k.tracer.emit(k.sched.now * 1000, ctx.pid, ctx.comm, EV.kmem_mm_enter, [mm.id])
+      k.tracer.emit(k.sched.now * 1000, ctx.pid, ctx.comm, EV.kmem_mm_enter, [mm.id], mm.owner)
     }
     if (wasEmpty) k.sched.wake_up(this.wait)
   }
@@ -226,7 +226,7 @@ export class Kscand {
   exit(mm: MmStruct, ctx: { pid: number; comm: string }): void {
     const { k } = this
     if (k.tracer.enabled(EV.kmem_mm_exit)) {
-      k.tracer.emit(k.sched.now * 1000, ctx.pid, ctx.comm, EV.kmem_mm_exit, [mm.id])
+      k.tracer.emit(k.sched.now * 1000, ctx.pid, ctx.comm, EV.kmem_mm_exit, [mm.id], mm.owner)
     }
     const slot = this.slots.get(mm)
     if (slot && slot === this.cur && slot.is_scanned) {
@@ -385,7 +385,7 @@ export class Kscand {
     if (!exiting && mm.pte_scan_scale !== 0) {
       mm.target_node = slot.target_node
       if (k.tracer.enabled(EV.kmem_scan_mm_start)) {
-        k.tracer.emit(t.nowUs(), t.pid, t.comm, EV.kmem_scan_mm_start, [mm.id])
+        k.tracer.emit(t.nowUs(), t.pid, t.comm, EV.kmem_scan_mm_start, [mm.id], mm.owner)
       }
       if (!slot.next_scan || k.sched.now >= slot.next_scan) {
         this.scanning = mm
@@ -448,14 +448,14 @@ export class Kscand {
     slot.next_scan = k.sched.now + next.scan_period
     slot.target_node = targetNode
     if (k.tracer.enabled(EV.kmem_scan_mm_end)) {
-      k.tracer.emit(t.nowUs(), t.pid, t.comm, EV.kmem_scan_mm_end, [
-        mm.id,
-        address,
-        total,
-        scanPeriod,
-        scanSize,
-        targetNode,
-      ])
+      k.tracer.emit(
+        t.nowUs(),
+        t.pid,
+        t.comm,
+        EV.kmem_scan_mm_end,
+        [mm.id, address, total, scanPeriod, scanSize, targetNode],
+        mm.owner,
+      )
     }
   }
 

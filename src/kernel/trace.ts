@@ -163,10 +163,16 @@ export type TraceArg = number | string
 /** One emitted event. `ts` is virtual time in microseconds. */
 export interface TraceEvent {
   readonly ts: number
+  /** The task that emitted it (the ftrace context columns). */
   readonly pid: number
   readonly comm: string
   readonly id: number
   readonly args: readonly TraceArg[]
+  /**
+   * The process an event about an mm belongs to (the mm's owner, known where it is emitted:
+   * kscand scanning it, kmigrated draining it); undefined when that is the emitting task.
+   */
+  readonly owner?: number
 }
 
 export type TraceSink = (event: TraceEvent) => void
@@ -200,8 +206,8 @@ export class Tracer {
     return this.on[id] === 1 && this.sinks.length > 0
   }
 
-  emit(ts: number, pid: number, comm: string, id: number, args: TraceArg[]): void {
-    const ev: TraceEvent = { ts, pid, comm, id, args }
+  emit(ts: number, pid: number, comm: string, id: number, args: TraceArg[], owner?: number): void {
+    const ev: TraceEvent = { ts, pid, comm, id, args, owner }
     for (const s of this.sinks) s(ev)
   }
 
