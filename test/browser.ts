@@ -11,15 +11,15 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
-import { app } from '../src/app.ts'
 import { type BrowserPolicy, LOOPBACK_POLICY } from '../src/browsers.ts'
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { Lifecycle } from '../src/lifecycle.ts'
 import { Metrics } from '../src/metrics.ts'
 import { type RunMode, SimRunner } from '../src/runner.ts'
+import { appServer } from './helpers/app.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 /** The page's host name; Chromium resolves it to 127.0.0.1 (--host-resolver-rules). */
@@ -110,8 +110,7 @@ export async function buildDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   for (const p of DEMO_PROCESSES) kernel.exec(p)
   const runner = new SimRunner(kernel, { mode: opts.mode ?? 'paused', speed: opts.speed })
   const lifecycle = new Lifecycle()
-  const server = Fastify({ logger: false })
-  await server.register(app, {
+  const { server } = await appServer({
     kernel,
     runner,
     token: opts.token,

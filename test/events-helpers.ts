@@ -3,10 +3,9 @@
  * websocket client that records every message. The simulation only moves when a test runs
  * the kernel; waiting here is only ever for the network.
  */
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { expect } from 'vitest'
 import WebSocket from 'ws'
-import { app } from '../src/app.ts'
 import { LOOPBACK_POLICY } from '../src/browsers.ts'
 import { EventHub, type HubOptions } from '../src/events/hub.ts'
 import type { EventStreamOptions } from '../src/events/plugin.ts'
@@ -15,6 +14,7 @@ import { DEMO_CONFIG, DEMO_PROCESSES } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { SimRunner } from '../src/runner.ts'
 import { sysfsTable } from '../src/sysfs/table.ts'
+import { appServer } from './helpers/app.ts'
 
 export interface Served {
   readonly server: FastifyInstance
@@ -47,8 +47,7 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
   const kernel = (opts.kernel ?? demoKernel)()
   const runner = new SimRunner(kernel, { mode: 'paused' })
   const hub = new EventHub(kernel, opts.hub)
-  const server = Fastify({ logger: false })
-  await server.register(app, {
+  const { server } = await appServer({
     kernel,
     runner,
     token: opts.token,

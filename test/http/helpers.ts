@@ -1,13 +1,11 @@
 /** An app on a small machine with a paused runner: time moves only when a test says so. */
-import { Writable } from 'node:stream'
-import Fastify, { type FastifyInstance } from 'fastify'
-import { app } from '../../src/app.ts'
-import { frameworkErrors } from '../../src/http-errors.ts'
+import type { FastifyInstance } from 'fastify'
 import { Kernel } from '../../src/kernel/kernel.ts'
 import type { KernelConfig, ProcessSpec } from '../../src/kernel/spec.ts'
 import { SimRunner } from '../../src/runner.ts'
 import type { SysfsFile } from '../../src/sysfs/file.ts'
 import { sysfsTable } from '../../src/sysfs/table.ts'
+import { appServer } from '../helpers/app.ts'
 import { SMALL } from '../kernel/helpers.ts'
 
 export interface Built {
@@ -35,15 +33,14 @@ export async function build(opts: BuildOptions = {}): Promise<Built> {
   for (const p of opts.processes ?? []) kernel.exec(p)
   const runner = new SimRunner(kernel, { mode: 'paused' })
   const files = sysfsTable(kernel)
-  const logs: string[] = []
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      logs.push(String(chunk))
-      done()
-    },
+  const { server, logs } = await appServer({
+    kernel,
+    runner,
+    files,
+    token: opts.token,
+    log: opts.log,
+    frameworkErrors: true,
   })
-  const server = Fastify({ logger: opts.log ? { level: 'info', stream } : false, frameworkErrors })
-  await server.register(app, { kernel, runner, files, token: opts.token })
   await server.ready()
   return {
     server,

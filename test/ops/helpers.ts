@@ -6,12 +6,10 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { afterEach } from 'vitest'
-import { app } from '../../src/app.ts'
 import { boot, type MachineConfig } from '../../src/boot.ts'
 import { EventHub } from '../../src/events/hub.ts'
-import { frameworkErrors } from '../../src/http-errors.ts'
 import { MiB } from '../../src/kernel/constants.ts'
 import type { Kernel } from '../../src/kernel/kernel.ts'
 import type { ProcessSpec } from '../../src/kernel/spec.ts'
@@ -19,6 +17,7 @@ import { Lifecycle } from '../../src/lifecycle.ts'
 import { Metrics } from '../../src/metrics.ts'
 import type { Persistence } from '../../src/persist.ts'
 import { SimRunner } from '../../src/runner.ts'
+import { appServer } from '../helpers/app.ts'
 import { SMALL } from '../kernel/helpers.ts'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
@@ -209,9 +208,9 @@ export async function buildOps(opts: OpsAppOptions = {}): Promise<OpsApp> {
   const runner = new SimRunner(kernel, { mode: 'paused' })
   const lifecycle = new Lifecycle()
   const metrics = new Metrics({ kernel, runner, persistence })
-  const server = Fastify({ logger: false, frameworkErrors })
   const events = new EventHub(kernel, { files })
-  await server.register(app, {
+  const { server } = await appServer({
+    frameworkErrors: true,
     kernel,
     runner,
     files,
