@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # kscand-sim: compiled in a build stage with the dev dependencies, run with the production
-# dependencies only. test/ops/dockerfile.test.ts checks these rules and reproduces the final
+# dependencies only. test/image/dockerfile.test.ts checks these rules and reproduces the final
 # stage outside Docker (there is no Docker engine on the build machines).
 ARG NODE_VERSION=20.20.2
 ARG NPM_VERSION=11.19.1

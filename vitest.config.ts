@@ -6,10 +6,10 @@ import { configDefaults, defineConfig } from 'vitest/config'
  * the CPU-bound kernel tests never share the machine with them.
  */
 const PROCESS_TESTS = [
-  'test/ops/kill9.test.ts',
-  'test/ops/image.test.ts',
-  'test/ops/lifecycle.test.ts',
-  'test/dashboard.test.ts',
+  'test/host/kill9.test.ts',
+  'test/image/image.test.ts',
+  'test/daemon/lifecycle.test.ts',
+  'test/public/dashboard.test.ts',
 ]
 
 export default defineConfig({

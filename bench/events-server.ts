@@ -17,10 +17,10 @@ import { app } from '../src/app.ts'
 import { FLUSH_EVENTS } from '../src/events/fanout.ts'
 import { compileFilter } from '../src/events/filter.ts'
 import { EventHub, type HubOptions } from '../src/events/hub.ts'
+import { SimRunner } from '../src/host/runner.ts'
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { EV, EVENTS, type TraceEvent } from '../src/kernel/trace.ts'
-import { SimRunner } from '../src/runner.ts'
 
 export type Command =
   | { cmd: 'hub'; hub: HubOptions }

@@ -6,10 +6,10 @@
  */
 import Fastify from 'fastify'
 import { app } from '../src/app.ts'
-import { frameworkErrors } from '../src/http-errors.ts'
+import { SimRunner } from '../src/host/runner.ts'
+import { frameworkErrors } from '../src/http/errors.ts'
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
-import { SimRunner } from '../src/runner.ts'
 
 const kernel = new Kernel(DEMO_CONFIG)
 for (const p of DEMO_PROCESSES) kernel.exec(p)

@@ -5,9 +5,9 @@
  * every other route. Text by default, JSON when asked for.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Lifecycle } from '../src/daemon/lifecycle.ts'
+import { prefersJson } from '../src/http/negotiate.ts'
 import type { Kernel } from '../src/kernel/kernel.ts'
-import type { Lifecycle } from '../src/lifecycle.ts'
-import { prefersJson } from '../src/negotiate.ts'
 
 export interface HealthOptions {
   readonly kernel: Kernel

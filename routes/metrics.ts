@@ -1,9 +1,9 @@
 /**
- * GET /metrics: the Prometheus text exposition of src/metrics.ts. Shed under overload like
+ * GET /metrics: the Prometheus text exposition of src/metrics/metrics.ts. Shed under overload like
  * every route but /healthz: a scrape costs real work, and scrapers retry.
  */
 import type { FastifyInstance } from 'fastify'
-import type { Metrics } from '../src/metrics.ts'
+import type { Metrics } from '../src/metrics/metrics.ts'
 
 export async function metricsRoutes(
   fastify: FastifyInstance,

@@ -1,12 +1,12 @@
 /** /proc/PID/status of the simulated processes. (/proc/vmstat is in the sysfs table.) */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { HttpError } from '../src/http-errors.ts'
+import { HttpError } from '../src/http/errors.ts'
+import { sendRepresentation } from '../src/http/representation.ts'
 import { KernelError } from '../src/kernel/errors.ts'
-import { formatStatus, lookupProcess, processStatus } from '../src/process-view.ts'
-import { sendRepresentation } from '../src/representation.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
 import { PidParams } from '../src/schemas/processes.ts'
+import { formatStatus, lookupProcess, processStatus } from '../src/views/process.ts'
 
 const Status = z
   .record(z.string(), z.union([z.string(), z.number()]))

@@ -4,12 +4,11 @@
  * changes anything, so a rejected request leaves the machine as it was.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { auditWrite } from '../src/audit.ts'
+import { auditWrite } from '../src/http/audit.ts'
+import { BODY_LIMIT, PROCESS_BODY_LIMIT } from '../src/http/limits.ts'
+import { columns, keyValueText, sendRepresentation } from '../src/http/representation.ts'
 import { PR_GET_PTE_A_SCAN_SCALE, PR_SET_PTE_A_SCAN_SCALE } from '../src/kernel/constants.ts'
 import type { Process } from '../src/kernel/mm.ts'
-import { BODY_LIMIT, PROCESS_BODY_LIMIT } from '../src/limits.ts'
-import { lookupProcess, processDetail, processSummary } from '../src/process-view.ts'
-import { columns, keyValueText, sendRepresentation } from '../src/representation.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
 import {
   Exited,
@@ -21,6 +20,7 @@ import {
   ProcessSpecSchema,
   type ProcessSummary,
 } from '../src/schemas/processes.ts'
+import { lookupProcess, processDetail, processSummary } from '../src/views/process.ts'
 
 const PRCTL_OPTIONS = { PR_SET_PTE_A_SCAN_SCALE, PR_GET_PTE_A_SCAN_SCALE } as const
 

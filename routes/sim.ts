@@ -1,12 +1,12 @@
 /** Simulated time: read the clock, change mode and speed, step N virtual ms. */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { auditWrite } from '../src/audit.ts'
-import { HttpError } from '../src/http-errors.ts'
-import { BODY_LIMIT } from '../src/limits.ts'
-import { QueueFullError } from '../src/queue.ts'
-import { keyValueText, sendRepresentation } from '../src/representation.ts'
-import type { RunnerStatus, SimRunner } from '../src/runner.ts'
+import { QueueFullError } from '../src/host/queue.ts'
+import type { RunnerStatus, SimRunner } from '../src/host/runner.ts'
+import { auditWrite } from '../src/http/audit.ts'
+import { HttpError } from '../src/http/errors.ts'
+import { BODY_LIMIT } from '../src/http/limits.ts'
+import { keyValueText, sendRepresentation } from '../src/http/representation.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
 import { SimStatus, SimStep, SimUpdate } from '../src/schemas/sim.ts'
 

@@ -5,8 +5,8 @@
  */
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { HttpError } from '../src/http-errors.ts'
-import { sendRepresentation } from '../src/representation.ts'
+import { HttpError } from '../src/http/errors.ts'
+import { sendRepresentation } from '../src/http/representation.ts'
 import { textOrJson } from '../src/schemas/common.ts'
 import { Directory } from '../src/schemas/sysfs.ts'
 import { formatMode } from '../src/sysfs/file.ts'

@@ -5,13 +5,13 @@
  * leaves half-done work; the scheduler emits kthread_start/kthread_stop trace events.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { auditWrite } from '../src/audit.ts'
+import { auditWrite } from '../src/http/audit.ts'
+import { BODY_LIMIT } from '../src/http/limits.ts'
+import { columns, keyValueText, sendRepresentation } from '../src/http/representation.ts'
 import type { Kthread } from '../src/kernel/sched.ts'
-import { BODY_LIMIT } from '../src/limits.ts'
-import { columns, keyValueText, sendRepresentation } from '../src/representation.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
 import { Thread, ThreadList, ThreadParams, ThreadTransition } from '../src/schemas/threads.ts'
-import { threadJson } from '../src/thread-view.ts'
+import { threadJson } from '../src/views/thread.ts'
 
 const dash = (v: number | string | null) => (v === null ? '-' : String(v))
 

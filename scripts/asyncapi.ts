@@ -1,7 +1,7 @@
 /**
  * npm run asyncapi: writes asyncapi.yaml, the AsyncAPI 3.0 description of GET /events, from
  * the zod schemas the server uses (src/events/protocol.ts) and the tracepoint declarations
- * they derive from. test/asyncapi.test.ts fails when the committed file differs from what
+ * they derive from. test/events/asyncapi.test.ts fails when the committed file differs from what
  * this generates, validates it, and checks real frames against it.
  */
 import { writeFileSync } from 'node:fs'
@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url'
 import { stringify } from 'yaml'
 import { type ZodType, z } from 'zod'
 import { PROTOCOL, Query } from '../routes/events.ts'
-import { TOKEN_PROTOCOL } from '../src/auth.ts'
 import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from '../src/events/fanout.ts'
 import { DEFAULTS } from '../src/events/hub.ts'
 import {
@@ -22,6 +21,7 @@ import {
   Subscribe,
   serverMessages,
 } from '../src/events/protocol.ts'
+import { TOKEN_PROTOCOL } from '../src/http/auth.ts'
 import { DEMO_CONFIG } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { EVENTS } from '../src/kernel/trace.ts'

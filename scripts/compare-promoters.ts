@@ -5,7 +5,7 @@
  * closed-loop process has spent its budget, and prints each one's time to finish.
  */
 import { fileURLToPath } from 'node:url'
-import { loadMachineConfig } from '../src/config.ts'
+import { loadMachineConfig } from '../src/daemon/config.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { sysfsTable } from '../src/sysfs/table.ts'
 import { writtenText } from '../src/sysfs/written.ts'

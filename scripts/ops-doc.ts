@@ -1,15 +1,15 @@
 /**
- * npm run docs (with scripts/sysfs-doc.ts): renders the configuration table (src/config.ts)
- * and the metrics list (src/metrics.ts) into README.md between their markers.
- * test/ops/config.test.ts and test/ops/metrics.test.ts fail when either is stale.
+ * npm run docs (with scripts/sysfs-doc.ts): renders the configuration table (src/daemon/config.ts)
+ * and the metrics list (src/metrics/metrics.ts) into README.md between their markers.
+ * test/daemon/startup.test.ts and test/metrics/metrics.test.ts fail when either is stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { configTable } from '../src/config.ts'
+import { configTable } from '../src/daemon/config.ts'
+import { SimRunner } from '../src/host/runner.ts'
 import { DEMO_CONFIG } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
-import { Metrics, PREFIX } from '../src/metrics.ts'
-import { SimRunner } from '../src/runner.ts'
+import { Metrics, PREFIX } from '../src/metrics/metrics.ts'
 
 export const README_PATH = fileURLToPath(new URL('../README.md', import.meta.url))
 

@@ -1,13 +1,19 @@
 /**
  * Regenerates docs/dashboard.png, the README's screenshot: the demo machine, the dashboard in
- * Debian's Chromium on a non-localhost origin (the browser setup of test/dashboard.test.ts),
+ * Debian's Chromium on a non-localhost origin (the browser setup of test/public/dashboard.test.ts),
  * and the first six virtual seconds stepped with the page's own controls, with the
  * sticky-slot quirk switched off from the tunables form so that kmigrated serves every mm.
  *
  *   npm run screenshot [-- out.png [width]]
  */
 import { fileURLToPath } from 'node:url'
-import { buildDaemon, dashboardUrl, openBrowser, step, waitForBody } from '../test/browser.ts'
+import {
+  buildDaemon,
+  dashboardUrl,
+  openBrowser,
+  step,
+  waitForBody,
+} from '../test/helpers/browser.ts'
 
 const out = process.argv[2] ?? fileURLToPath(new URL('../docs/dashboard.png', import.meta.url))
 const width = Number(process.argv[3] ?? 1440)

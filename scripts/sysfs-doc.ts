@@ -1,6 +1,6 @@
 /**
  * npm run docs: renders the sysfs table (src/sysfs/table.ts) as Markdown into README.md,
- * between the `sysfs-table` markers. test/http/readme.test.ts fails when it is stale.
+ * between the `sysfs-table` markers. test/docs/readme.test.ts fails when it is stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'

@@ -5,8 +5,8 @@
 # naming what is missing.
 set -u
 TOOLS='
-promtool prometheus test/ops/metrics.test.ts checks the /metrics exposition
-chromium chromium   test/dashboard.test.ts drives the dashboard in it with playwright-core
+promtool prometheus test/metrics/metrics.test.ts checks the /metrics exposition
+chromium chromium   test/public/dashboard.test.ts drives the dashboard in it with playwright-core
 '
 # The packages whose command is missing, space-separated.
 missing() {

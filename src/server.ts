@@ -9,7 +9,6 @@
  */
 import Fastify from 'fastify'
 import { app } from './app.ts'
-import { type Booted, boot } from './boot.ts'
 import {
   browserPolicy,
   type Config,
@@ -17,13 +16,14 @@ import {
   loadConfig,
   loadMachineConfig,
   parseCommandLine,
-} from './config.ts'
-import { clientErrorHandler, frameworkErrors } from './http-errors.ts'
-import { Lifecycle } from './lifecycle.ts'
-import { loggerOptions, RequestLog } from './logger.ts'
-import { Metrics } from './metrics.ts'
-import { SimRunner } from './runner.ts'
-import { EXIT, installShutdown } from './shutdown.ts'
+} from './daemon/config.ts'
+import { Lifecycle } from './daemon/lifecycle.ts'
+import { loggerOptions, RequestLog } from './daemon/logger.ts'
+import { EXIT, installShutdown } from './daemon/shutdown.ts'
+import { type Booted, boot } from './host/boot.ts'
+import { SimRunner } from './host/runner.ts'
+import { clientErrorHandler, frameworkErrors } from './http/errors.ts'
+import { Metrics } from './metrics/metrics.ts'
 
 function die(message: string, code: number): never {
   process.stderr.write(`kscand-sim: ${message}\n`)

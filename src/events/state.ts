@@ -8,11 +8,11 @@
 import { z } from 'zod'
 import type { Kernel } from '../kernel/kernel.ts'
 import { VMSTAT_NAMES, type VmstatName } from '../kernel/vmstat.ts'
-import { processDetail } from '../process-view.ts'
 import { ProcessDetail } from '../schemas/processes.ts'
 import type { Thread } from '../schemas/threads.ts'
 import type { SysfsFile } from '../sysfs/file.ts'
-import { threadJson } from '../thread-view.ts'
+import { processDetail } from '../views/process.ts'
+import { threadJson } from '../views/thread.ts'
 import { FULL_NAMES } from './format.ts'
 
 const Ratio = z.number().min(0).max(1).nullable()

@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { type AppOptions, app } from '../../src/app.ts'
-import { frameworkErrors } from '../../src/http-errors.ts'
+import { frameworkErrors } from '../../src/http/errors.ts'
 
 export interface AppServerOptions extends AppOptions {
   /** Keep the log (JSON lines, level info) in `logs`. */

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MiB } from '../../src/kernel/constants.ts'
 import { EVENTS, type TraceEvent } from '../../src/kernel/trace.ts'
-import { type Built, build, JSON_ACCEPT, TOKEN } from './helpers.ts'
+import { type Built, build, JSON_ACCEPT, TOKEN } from '../helpers/http.ts'
 
 const AUTH = { authorization: `Bearer ${TOKEN}` }
 const SPEC = {

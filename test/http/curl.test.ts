@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { connect } from 'node:net'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Built, build, TOKEN } from './helpers.ts'
+import { type Built, build, TOKEN } from '../helpers/http.ts'
 
 const K = '/sys/kernel/mm/kscand'
 let t: Built

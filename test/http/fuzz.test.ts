@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Kernel } from '../../src/kernel/kernel.ts'
 import type { SysfsFile } from '../../src/sysfs/file.ts'
 import { sysfsTable } from '../../src/sysfs/table.ts'
-import { SMALL } from '../kernel/helpers.ts'
-import { type Built, build } from './helpers.ts'
+import { type Built, build } from '../helpers/http.ts'
+import { SMALL } from '../helpers/kernel.ts'
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000)
 

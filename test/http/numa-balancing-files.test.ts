@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { kstrtoull0, procDointvec } from '../../src/sysfs/kstrto.ts'
-import { type Built, build } from './helpers.ts'
+import { type Built, build } from '../helpers/http.ts'
 
 const fails = (err: 'EINVAL' | 'ERANGE') => ({ ok: false, err })
 const gives = (value: unknown) => ({ ok: true, value })

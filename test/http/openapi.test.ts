@@ -12,9 +12,9 @@ import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { generateOpenapi, OPENAPI_PATH } from '../../scripts/openapi.ts'
 import { app } from '../../src/app.ts'
+import { SimRunner } from '../../src/host/runner.ts'
 import { Kernel } from '../../src/kernel/kernel.ts'
-import { SimRunner } from '../../src/runner.ts'
-import { SMALL } from '../kernel/helpers.ts'
+import { SMALL } from '../helpers/kernel.ts'
 
 describe('openapi.yaml', () => {
   it('is what npm run openapi generates', async () => {

@@ -1,7 +1,7 @@
 /** The sysfs tree over HTTP, through fastify.inject: reads, writes, rejections. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { EVENTS, type TraceEvent } from '../../src/kernel/trace.ts'
-import { type Built, build, FORM, JSON_ACCEPT, TOKEN } from './helpers.ts'
+import { type Built, build, FORM, JSON_ACCEPT, TOKEN } from '../helpers/http.ts'
 
 const K = '/sys/kernel/mm/kscand'
 

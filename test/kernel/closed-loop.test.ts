@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { MiB } from '../../src/kernel/constants.ts'
-import { boot } from './helpers.ts'
+import { boot } from '../helpers/kernel.ts'
 
 const LOOP = { threads: 4, thinkNs: 900, accesses: 4_000_000 }
 

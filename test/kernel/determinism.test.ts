@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { MiB, PR_SET_PTE_A_SCAN_SCALE } from '../../src/kernel/constants.ts'
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../../src/kernel/demo.ts'
 import { Kernel } from '../../src/kernel/kernel.ts'
-import { capture } from './helpers.ts'
+import { capture } from '../helpers/kernel.ts'
 
 /** The failure message: the seed and the first line the traces differ at. */
 function reproduce(seed: number, a: readonly string[], b: readonly string[]): string {

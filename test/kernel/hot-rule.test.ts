@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { MMAP_BASE } from '../../src/kernel/mm.ts'
-import { boot, capture, fields } from './helpers.ts'
+import { boot, capture, fields } from '../helpers/kernel.ts'
 
 const combos = [false, true].flatMap((accessed) =>
   [false, true].flatMap((prevIdle) =>

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { MiB } from '../../src/kernel/constants.ts'
-import { boot, capture, fields, pagesConserved } from './helpers.ts'
+import { boot, capture, fields, pagesConserved } from '../helpers/kernel.ts'
 
 describe('start and stop', () => {
   it('a double start is one thread; stopping a stopped thread is a no-op', () => {

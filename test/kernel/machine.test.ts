@@ -10,7 +10,7 @@ import { Machine } from '../../src/kernel/machine.ts'
 import { Permutation } from '../../src/kernel/prng.ts'
 import { quantizeRate, RATE } from '../../src/kernel/rate.ts'
 import { zeta } from '../../src/kernel/workload.ts'
-import { boot, pagesConserved, SMALL } from './helpers.ts'
+import { boot, pagesConserved, SMALL } from '../helpers/kernel.ts'
 
 describe('topology', () => {
   it('numbers memory tiers from the abstract distance and finds the top tier', () => {

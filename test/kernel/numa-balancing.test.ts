@@ -16,7 +16,7 @@ import {
   taskScanMin,
   updateTaskScanPeriod,
 } from '../../src/kernel/numa-balancing.ts'
-import { boot, capture, fields, pagesConserved } from './helpers.ts'
+import { boot, capture, fields, pagesConserved } from '../helpers/kernel.ts'
 
 const KNOBS = { scan_period_min_ms: 1000, scan_period_max_ms: 60000, scan_size_mb: 256 }
 const GiB_PAGES = 262144

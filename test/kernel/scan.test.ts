@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { PAGE_SIZE } from '../../src/kernel/constants.ts'
 import { MMAP_BASE } from '../../src/kernel/mm.ts'
 import type { VmaSpec } from '../../src/kernel/spec.ts'
-import { boot, capture, fields } from './helpers.ts'
+import { boot, capture, fields } from '../helpers/kernel.ts'
 
 const P = PAGE_SIZE
 

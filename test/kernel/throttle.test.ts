@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { GiB, MiB, PAGE_SIZE, PR_SET_PTE_A_SCAN_SCALE } from '../../src/kernel/constants.ts'
 import { updateScanParams } from '../../src/kernel/kscand.ts'
-import { boot, capture, fields } from './helpers.ts'
+import { boot, capture, fields } from '../helpers/kernel.ts'
 
 type Case = { scale: number; fratio: number; hot: boolean; periods: number[]; sizes: number[] }
 

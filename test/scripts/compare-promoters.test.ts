@@ -1,7 +1,7 @@
 /** The example machines load as CONFIG_FILE takes them, and npm run compare runs them. */
 import { describe, expect, it } from 'vitest'
 import { POLICIES, runPolicy } from '../../scripts/compare-promoters.ts'
-import { loadMachineConfig } from '../../src/config.ts'
+import { loadMachineConfig } from '../../src/daemon/config.ts'
 
 describe('examples and npm run compare', () => {
   it.each([['examples/abench.json'], ['examples/cbench.json']])(

@@ -14,7 +14,7 @@ import {
   smallConfigFile,
   startServer,
   tempDir,
-} from '../ops/helpers.ts'
+} from '../helpers/process.ts'
 
 export interface Answer {
   readonly status: number

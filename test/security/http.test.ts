@@ -5,7 +5,7 @@
  */
 import { connect } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { NO_SHEDDING, startServer } from '../ops/helpers.ts'
+import { NO_SHEDDING, startServer } from '../helpers/process.ts'
 import { handshake, realServer, send } from './helpers.ts'
 
 const SECRET = 'query-secret-0123456789'

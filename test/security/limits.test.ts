@@ -7,10 +7,10 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { type MachineState, StateFile } from '../../src/host/state-file.ts'
+import { columns } from '../../src/http/representation.ts'
 import { MAX_PROCESSES } from '../../src/kernel/constants.ts'
-import { columns } from '../../src/representation.ts'
-import { type MachineState, StateFile } from '../../src/state-file.ts'
-import { runToExit, smallConfigFile, TOKEN } from '../ops/helpers.ts'
+import { runToExit, smallConfigFile, TOKEN } from '../helpers/process.ts'
 import { call, dir, start, tinyProcess, wideProcess } from './state-helpers.ts'
 
 const state = (specs: MachineState['processes'][number]['spec'][]): MachineState => ({

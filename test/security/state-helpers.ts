@@ -13,7 +13,7 @@ import {
   startServer,
   TOKEN,
   tempDirs,
-} from '../ops/helpers.ts'
+} from '../helpers/process.ts'
 
 export const SLEEP = '/sys/kernel/mm/kscand/scan_sleep_ms'
 export const AUTH = { authorization: `Bearer ${TOKEN}` }

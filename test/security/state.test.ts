@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { StateFile } from '../../src/state-file.ts'
-import { runToExit, smallConfigFile, TOKEN } from '../ops/helpers.ts'
+import { StateFile } from '../../src/host/state-file.ts'
+import { runToExit, smallConfigFile, TOKEN } from '../helpers/process.ts'
 import { call, dir, SLEEP, start, tinyProcess, wideProcess } from './state-helpers.ts'
 
 const saved = (path: string) => new StateFile(path).load()

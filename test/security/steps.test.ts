@@ -6,7 +6,7 @@
 import { request } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { MAX_STEP_MS } from '../../src/schemas/sim.ts'
-import { within } from '../ops/helpers.ts'
+import { within } from '../helpers/process.ts'
 import { AUTH, call, SLEEP, start } from './state-helpers.ts'
 
 /** kscand waking every virtual ms makes an hour's step take seconds of wall time. */

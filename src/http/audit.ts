@@ -1,0 +1,29 @@
+/**
+ * Every accepted write is logged by pino (path, old → new, client) and emitted as a
+ * `sysfs:sysfs_write` trace event. The writer shows up in the trace as pid 0 with comm
+ * `http`: the simulated kernel has no process for the HTTP client, and pid 0 is what ftrace
+ * prints for work done outside any task. Tokens never reach this log.
+ */
+import type { FastifyRequest } from 'fastify'
+import type { Kernel } from '../kernel/kernel.ts'
+import { EV } from '../kernel/trace.ts'
+
+export const WRITER_PID = 0
+export const WRITER_COMM = 'http'
+
+export function auditWrite(
+  kernel: Kernel,
+  req: FastifyRequest,
+  path: string,
+  old: string,
+  next: string,
+): void {
+  req.log.info({ path, old, new: next, client: req.ip }, 'write accepted')
+  if (kernel.tracer.enabled(EV.sysfs_write)) {
+    kernel.tracer.emit(kernel.now * 1000, WRITER_PID, WRITER_COMM, EV.sysfs_write, [
+      path,
+      old,
+      next,
+    ])
+  }
+}

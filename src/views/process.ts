@@ -1,0 +1,114 @@
+/**
+ * How a simulated process looks from outside: the pid in a URL, the summary and detail
+ * objects of /processes, and /proc/PID/status with the `PTEAScanScale:` line of V3 (§4.2).
+ */
+import { PAGE_SIZE } from '../kernel/constants.ts'
+import { KernelError } from '../kernel/errors.ts'
+import type { Kernel } from '../kernel/kernel.ts'
+import type { Process } from '../kernel/mm.ts'
+import type { VmaKind } from '../kernel/spec.ts'
+import type { ProcessDetail, ProcessSummary } from '../schemas/processes.ts'
+import { rangeList } from '../sysfs/file.ts'
+
+/** The process a URL's pid names; anything but a known decimal pid is ESRCH. */
+export function lookupProcess(kernel: Kernel, pid: string): Process {
+  if (!/^[1-9]\d{0,9}$/.test(pid)) throw new KernelError('ESRCH', `no such process: ${pid}`)
+  return kernel.process(Number(pid))
+}
+
+export function processSummary(kernel: Kernel, p: Process): ProcessSummary {
+  const s = kernel.processStats(p.pid)
+  return {
+    pid: p.pid,
+    ppid: p.parent,
+    comm: p.comm,
+    startedAt: p.startedAt,
+    workload: p.workload,
+    pages: p.mm.nrPages,
+    pagesPerNode: s.pagesPerNode,
+    pte_scan_scale: s.pte_scan_scale,
+    topTierHitRatio: s.topTierHitRatio,
+  }
+}
+
+export function processDetail(kernel: Kernel, p: Process): ProcessDetail {
+  const { pid: _pid, comm: _comm, ...s } = kernel.processStats(p.pid)
+  return { ...processSummary(kernel, p), ...s, accessRate: p.accessRate }
+}
+
+const KB = PAGE_SIZE / 1024
+const RSS_KIND: Partial<Record<VmaKind, 'anon' | 'file' | 'shmem'>> = {
+  anon: 'anon',
+  mlocked: 'anon',
+  file: 'file',
+  file_ro: 'file',
+  shared: 'shmem',
+}
+
+/** /proc/PID/status fields, in the kernel's order; sizes in kB. */
+export function processStatus(kernel: Kernel, p: Process): Record<string, string | number> {
+  const kb = (pred: (kind: VmaKind) => boolean) =>
+    p.mm.vmas.filter((v) => pred(v.kind)).reduce((sum, v) => sum + v.nrPages * KB, 0)
+  const anon = kb((k) => RSS_KIND[k] === 'anon')
+  const file = kb((k) => RSS_KIND[k] === 'file')
+  const shmem = kb((k) => RSS_KIND[k] === 'shmem')
+  const size = kb(() => true)
+  const rss = anon + file + shmem
+  return {
+    Name: p.comm,
+    Umask: '0022',
+    State: p.workload.pattern === 'idle' ? 'S (sleeping)' : 'R (running)',
+    Tgid: p.pid,
+    Ngid: 0,
+    Pid: p.pid,
+    PPid: p.parent ?? 1,
+    TracerPid: 0,
+    Uid: '0\t0\t0\t0',
+    Gid: '0\t0\t0\t0',
+    FDSize: 64,
+    Groups: '',
+    Kthread: 0,
+    VmPeak: size,
+    VmSize: size,
+    VmLck: kb((k) => k === 'mlocked'),
+    VmPin: 0,
+    VmHWM: rss,
+    VmRSS: rss,
+    RssAnon: anon,
+    RssFile: file,
+    RssShmem: shmem,
+    VmData: anon,
+    VmStk: 132,
+    VmExe: 0,
+    VmLib: kb((k) => k === 'file_ro'),
+    VmPTE: Math.ceil((p.mm.nrPages * 8) / 1024),
+    VmSwap: 0,
+    PTEAScanScale: p.mm.pte_scan_scale,
+    Threads: p.spec.closedLoop?.threads ?? 1,
+    Mems_allowed_list: rangeList(kernel.machine.nodes.map((n) => n.id)),
+    ...closedLoopStatus(kernel, p),
+  }
+}
+
+/** Extension lines of a closed-loop process: its budget and, once spent, its time to finish. */
+function closedLoopStatus(kernel: Kernel, p: Process): Record<string, string> {
+  const loop = kernel.closedLoops.get(p)
+  if (!loop) return {}
+  return {
+    Accesses: `${Math.floor(loop.done)}/${loop.spec.accesses}`,
+    TimeToFinish: loop.timeToFinishMs === null ? '-' : `${loop.timeToFinishMs.toFixed(3)} ms`,
+  }
+}
+
+const SIZE_FIELDS = /^(Vm|Rss)/
+
+/** The text: sizes as `%8lu kB`, PTEAScanScale right-aligned in width 8, the rest as is. */
+export function formatStatus(fields: Record<string, string | number>): string {
+  let s = ''
+  for (const [key, v] of Object.entries(fields)) {
+    if (SIZE_FIELDS.test(key)) s += `${key}:\t${String(v).padStart(8)} kB\n`
+    else if (key === 'PTEAScanScale') s += `${key}:\t${String(v).padStart(8)}\n`
+    else s += `${key}:\t${v}\n`
+  }
+  return s
+}

@@ -1,0 +1,51 @@
+/** The environment the server reads, and its refusal to take anonymous writes off loopback. */
+import { describe, expect, it } from 'vitest'
+import { isLoopback, loadConfig } from '../../src/daemon/config.ts'
+
+describe('loadConfig', () => {
+  it('defaults to 127.0.0.1:8080 with no token', () => {
+    expect(loadConfig({})).toMatchObject({
+      HOST: '127.0.0.1',
+      PORT: 8080,
+      KSCAND_SIM_ALLOW_ANONYMOUS_WRITES: false,
+    })
+    expect(loadConfig({}).KSCAND_SIM_TOKEN).toBeUndefined()
+  })
+
+  it('refuses a non-loopback address without a token', () => {
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(
+      /refusing to listen on 0.0.0.0 without a write token/,
+    )
+    expect(() =>
+      loadConfig({ HOST: '192.168.1.5', KSCAND_SIM_ALLOW_ANONYMOUS_WRITES: '0' }),
+    ).toThrow()
+    expect(() => loadConfig({ HOST: 'example.org' })).toThrow()
+  })
+
+  it('allows it with a token, or with anonymous writes explicitly allowed', () => {
+    const token = 's3cret-0123456789'
+    expect(loadConfig({ HOST: '0.0.0.0', KSCAND_SIM_TOKEN: token }).KSCAND_SIM_TOKEN).toBe(token)
+    expect(loadConfig({ HOST: '::', KSCAND_SIM_ALLOW_ANONYMOUS_WRITES: '1' }).HOST).toBe('::')
+    expect(loadConfig({ HOST: '0.0.0.0', KSCAND_SIM_ALLOW_ANONYMOUS_WRITES: 'true' }).HOST).toBe(
+      '0.0.0.0',
+    )
+  })
+
+  it('rejects a bad port or flag', () => {
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(/bad environment/)
+    expect(() => loadConfig({ KSCAND_SIM_ALLOW_ANONYMOUS_WRITES: 'maybe' })).toThrow(
+      /bad environment/,
+    )
+  })
+
+  it.each([
+    ['127.0.0.1', true],
+    ['127.1.2.3', true],
+    ['::1', true],
+    ['localhost', true],
+    ['0.0.0.0', false],
+    ['::', false],
+    ['10.0.0.1', false],
+    ['127.example.org', false],
+  ])('isLoopback(%s) is %s', (host, expected) => expect(isLoopback(host)).toBe(expected))
+})

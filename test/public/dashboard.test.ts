@@ -1,0 +1,323 @@
+/**
+ * The dashboard in Debian's Chromium, against the demo machine on a real port, opened on a
+ * non-localhost origin (http://kscand.test:PORT/). Virtual time only moves when the page's
+ * own Step button (or the test) steps it, so every check waits for a condition in the page,
+ * never for the simulation: in the demo, kmigrated promotes gups's hot pages from t = 2 s
+ * to t = 4.75 s, and nothing else promotes in the first minute.
+ *
+ * The steps run in order and share one page, as a user would use it.
+ */
+import { readFileSync } from 'node:fs'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type Browser,
+  bodyData,
+  buildDaemon,
+  type Daemon,
+  dashboardUrl,
+  openBrowser,
+  step as stepPage,
+  waitForBody,
+} from '../helpers/browser.ts'
+
+/** The stream's stats interval. */
+const STATS_MS = 500
+/** Bound on every wait for the page. */
+const WAIT = { timeout: 20_000 }
+
+/** Chromium logs every 4xx answer to fetch() as a console error; the page cannot prevent it. */
+const REJECTED_WRITE =
+  'Failed to load resource: the server responded with a status of 400 (Bad Request)'
+const UNAUTHORIZED =
+  'Failed to load resource: the server responded with a status of 401 (Unauthorized)'
+
+let browser: Browser
+let page: Page
+let daemon: Daemon
+let port: number
+
+const body = () => bodyData(page)
+const tunable = (path: string) => page.locator(`form.tunable[data-path="${path}"]`)
+const read = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).text()
+const step = (ms: number) => stepPage(page, ms)
+const rate = async (id: string) => Number(await page.locator(`#${id}`).getAttribute('data-value'))
+
+describe('the README', () => {
+  it('shows the dashboard screenshot that npm run screenshot writes', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    expect(readme).toMatch(/^## Dashboard$/m)
+    expect(readme).toContain('](docs/dashboard.png)')
+    const png = readFileSync(new URL('../../docs/dashboard.png', import.meta.url))
+    expect(png.subarray(1, 4).toString()).toBe('PNG')
+  })
+})
+
+describe('the dashboard in Chromium', () => {
+  beforeAll(async () => {
+    daemon = await buildDaemon({ mode: 'paused', statsMs: STATS_MS })
+    port = await daemon.listen()
+    browser = await openBrowser()
+    page = browser.page
+    await page.goto(dashboardUrl(port))
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await daemon?.close()
+  })
+
+  it('takes the snapshot and subscribes, on a non-localhost origin', async () => {
+    await waitForBody(page, (d) => d.connection === 'live' && Number(d.stats) > 0, 'the stream')
+    expect(page.url()).toBe(`http://kscand.test:${port}/`)
+    for (const name of ['kscand', 'kmigrated']) {
+      expect(await page.locator(`#thread-${name}`).getAttribute('data-state')).toMatch(
+        /^(running|sleeping)$/,
+      )
+    }
+    expect(await page.locator('#process-rows tr').count()).toBe(3)
+    expect(await page.locator('#process-rows td[data-col="workload"]').allTextContents()).toEqual([
+      'zipf θ=0.99',
+      'hotset 10% (90% of accesses, shifts at 20 s)',
+      'uniform',
+    ])
+    expect(await tunable('/sys/kernel/mm/kscand/scan_sleep_ms').getAttribute('data-value')).toBe(
+      '20',
+    )
+    // uPlot came from the daemon, not a CDN: four charts are drawn.
+    expect(await page.locator('.chart canvas').count()).toBe(4)
+    expect(await page.locator('#tail-state').textContent()).toBe('live')
+  })
+
+  it('is keyboard reachable: Tab gets to the thread buttons', async () => {
+    const focused = () => page.evaluate('document.activeElement.id')
+    for (let i = 0; i < 20 && (await focused()) !== 'thread-kmigrated-toggle'; i++) {
+      await page.keyboard.press('Tab')
+    }
+    expect(await focused()).toBe('thread-kmigrated-toggle')
+  })
+
+  it('fits a laptop screen and a phone-width one: only wide tables scroll, in their box', async () => {
+    const overflow = () =>
+      page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')
+    try {
+      for (const viewport of [
+        { width: 1366, height: 768 },
+        { width: 390, height: 844 },
+      ]) {
+        await page.setViewportSize(viewport)
+        expect(await overflow(), `${viewport.width} px`).toBe(0)
+        for (const id of ['thread-kmigrated-toggle', 'sim-step', 'spawn']) {
+          const box = await page.locator(`#${id}`).boundingBox()
+          expect(box, id).not.toBeNull()
+          expect((box?.x ?? 0) + (box?.width ?? 0), id).toBeLessThanOrEqual(viewport.width)
+        }
+      }
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 })
+    }
+  })
+
+  it('shows values arriving and changing as virtual time moves', async () => {
+    const before = await body()
+    const promoted = () => page.locator('#vmstat tr[data-counter="pgpromote_success"] td').first()
+    expect(await promoted().textContent()).toBe('0')
+    await step(2500)
+    const after = await body()
+    expect(Number(after.received)).toBeGreaterThan(Number(before.received))
+    expect(Number(after.now)).toBeGreaterThanOrEqual(2500)
+    expect(Number((await promoted().textContent())?.replace(/,/g, ''))).toBeGreaterThan(0)
+    expect(await rate('rate-promotions')).toBeGreaterThan(0)
+    // kscand's first scans are in the tail.
+    await page.waitForSelector('#tail-rows tr[data-event="kmem:kmem_scan_mm_end"]', WAIT)
+    await expect.poll(() => page.locator('#thread-kscand dd').nth(1).textContent()).not.toBe('0')
+  })
+
+  it('stops kmigrated from its button: the card says stopped, promotions fall to zero', async () => {
+    expect(await rate('rate-promotions')).toBeGreaterThan(0)
+    // With the faithful sticky-slot quirk kmigrated only ever drains gups, whose list its stop
+    // finishes: switch the quirk off, so that other mms' queued pages wait for kmigrated.
+    const sticky = tunable('/sys/kernel/mm/kmigrated/quirks/kmigrated_sticky_slot')
+    await sticky.locator('input').fill('0')
+    await sticky.locator('input').press('Enter')
+    await expect.poll(() => sticky.getAttribute('data-value'), WAIT).toBe('0')
+
+    await page.click('#thread-kmigrated-toggle')
+    await page.waitForSelector('#thread-kmigrated[data-state="stopped"]', WAIT)
+    expect(await page.locator('#thread-kmigrated .badge').textContent()).toBe('stopped')
+    expect(await page.locator('#thread-kmigrated-toggle').textContent()).toBe('Start kmigrated')
+    // kthread_stop() waits for kmigrated to finish the list it is draining: those promotions
+    // happen at the stop. Two stats later (the first may have been sampled before the stop),
+    // they are behind the rate's window, and the step shows only what follows the stop.
+    const { stats } = await body()
+    await waitForBody(page, (d) => Number(d.stats) >= Number(stats) + 2, 'stats after the stop')
+    await step(1000)
+    expect(await rate('rate-promotions')).toBe(0)
+    // Not the end of the work: memcached's hot pages are still queued.
+    const pending = page.locator('#process-rows tr[data-pid="1000"] td[data-col="pending"]')
+    expect(Number((await pending.textContent())?.replace(/,/g, ''))).toBeGreaterThan(0)
+
+    await page.click('#thread-kmigrated-toggle')
+    await page.waitForSelector('#thread-kmigrated:not([data-state="stopped"])', WAIT)
+    await step(500)
+    expect(await rate('rate-promotions')).toBeGreaterThan(0)
+  })
+
+  it('shows the kernel error for an invalid tunable, and the value stays', async () => {
+    const row = tunable('/sys/kernel/mm/kscand/scan_sleep_ms')
+    await row.locator('input').fill('0x10')
+    await row.locator('input').press('Enter')
+    await page.waitForSelector(
+      'form.tunable[data-path="/sys/kernel/mm/kscand/scan_sleep_ms"] .status[data-kind="error"]',
+      WAIT,
+    )
+    expect(await row.locator('.status').textContent()).toContain('Invalid argument')
+    expect(await row.getAttribute('data-value')).toBe('20')
+    expect(await row.locator('input').inputValue()).toBe('20')
+    expect(await read('/sys/kernel/mm/kscand/scan_sleep_ms')).toBe('20\n')
+  })
+
+  it('round-trips a valid edit to GET /sys/..., shows a clamped one, follows other writers', async () => {
+    const sleep = tunable('/sys/kernel/mm/kscand/scan_sleep_ms')
+    await sleep.locator('input').fill('50')
+    await sleep.locator('button').click()
+    await expect.poll(() => sleep.locator('.status').textContent(), WAIT).toBe('set to 50')
+    expect(await read('/sys/kernel/mm/kscand/scan_sleep_ms')).toBe('50\n')
+
+    const period = tunable('/sys/kernel/mm/kscand/mm_scan_period_ms')
+    await period.locator('input').fill('5000000')
+    await period.locator('input').press('Enter')
+    await expect.poll(() => period.locator('.status').textContent(), WAIT).toBe('clamped to 5000')
+    expect(await period.getAttribute('data-value')).toBe('5000')
+    expect(await read('/sys/kernel/mm/kscand/mm_scan_period_ms')).toBe('5000\n')
+
+    // A write by someone else reaches the page through the stream (sysfs:sysfs_write).
+    await fetch(`http://127.0.0.1:${port}/sys/kernel/mm/kmigrated/kmigrate_sleep_ms`, {
+      method: 'PUT',
+      body: '75',
+    })
+    await expect
+      .poll(
+        () => tunable('/sys/kernel/mm/kmigrated/kmigrate_sleep_ms').getAttribute('data-value'),
+        WAIT,
+      )
+      .toBe('75')
+  })
+
+  it('spawns a process from the form and ends it from its row', async () => {
+    await page.fill('#spawn input[name="comm"]', 'redis')
+    await page.click('#spawn button[type="submit"]')
+    await expect
+      .poll(() => page.locator('#spawn-status').textContent(), WAIT)
+      .toMatch(/^spawned redis/)
+    const row = page.locator('#process-rows tr', { hasText: 'redis' })
+    await row.waitFor(WAIT)
+    const pid = Number(await row.getAttribute('data-pid'))
+    expect(daemon.kernel.processList().map((p) => p.pid)).toContain(pid)
+    await row.locator('button[data-action="exit"]').click()
+    await row.waitFor({ state: 'detached', ...WAIT })
+    expect(daemon.kernel.processList().map((p) => p.pid)).not.toContain(pid)
+  })
+
+  it('shows the tail as trace_pipe text', async () => {
+    await page.check('input[name="view"][value="text"]')
+    await page.waitForSelector('#trace-pipe:not([hidden])', WAIT)
+    await step(2000)
+    await expect
+      .poll(() => page.locator('#trace-pipe').textContent(), WAIT)
+      .toMatch(/kscand-90 +\[000\] \.{5} +\d+\.\d{6}: kmem_scan_mm_end: mm=[0-9a-f]{16}, start = /)
+  })
+
+  it('shows LOST when the browser falls behind the tail it asked for', async () => {
+    await page.check('input[name="view"][value="json"]')
+    await page.fill('#tail-filter', 'kmem:*')
+    await page.press('#tail-filter', 'Enter')
+    await expect.poll(() => page.locator('#tail-state').textContent(), WAIT).toBe('live')
+    // A slow machine: the renderer at a fiftieth of its speed, while kscand emits
+    // kmem_scan_mm_start (~200 000 events per virtual second in the demo) for one second.
+    const cdp = await page.context().newCDPSession(page)
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 50 })
+    try {
+      // Stepped by the test: the throttled page would take long to click its own button.
+      const res = await fetch(`http://127.0.0.1:${port}/sim/step`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ms: 1000 }),
+      })
+      expect(res.status).toBe(200)
+    } finally {
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 })
+    }
+    await waitForBody(page, (d) => Number(d.lost) > 0, 'lost events')
+    expect(await page.locator('#lost').isVisible()).toBe(true)
+    expect(await page.locator('#lost').textContent()).toMatch(/^LOST [\d,]+ events$/)
+    await expect
+      .poll(() => page.locator('#tail-rows tr.mark.lost').first().textContent(), WAIT)
+      .toMatch(/^CPU:0 \[LOST \d+ EVENTS\]$/)
+    await page.fill('#tail-filter', 'sysfs:*')
+    await page.press('#tail-filter', 'Enter')
+  })
+
+  it('recovers after a daemon restart: reconnecting, then a fresh snapshot', async () => {
+    const next = await buildDaemon({ mode: 'paused', statsMs: STATS_MS })
+    const { epoch, stats } = await body()
+    await daemon.close()
+    daemon = next
+    await waitForBody(page, (d) => d.connection === 'reconnecting', 'reconnecting')
+    expect(await page.locator('#connection').textContent()).toMatch(/^reconnecting/)
+    await daemon.listen(port)
+    await waitForBody(
+      page,
+      (d) => d.epoch !== epoch && d.connection === 'live' && Number(d.stats) > Number(stats),
+      'a fresh snapshot from the new daemon',
+    )
+    // The new daemon's state: its clock, its threads, its tunables.
+    expect(Number((await body()).now)).toBeLessThan(1000)
+    expect(await page.locator('#thread-kmigrated').getAttribute('data-state')).toMatch(
+      /^(running|sleeping)$/,
+    )
+    expect(await tunable('/sys/kernel/mm/kscand/scan_sleep_ms').getAttribute('data-value')).toBe(
+      '20',
+    )
+    await expect.poll(() => page.locator('#tail-state').textContent(), WAIT).toBe('live')
+    await step(2500)
+    expect(await rate('rate-promotions')).toBeGreaterThan(0)
+  })
+
+  it('asks for the write token when the daemon wants one', async () => {
+    const guarded = await buildDaemon({ token: 'dashboard-test-token' })
+    try {
+      await page.goto(dashboardUrl(await guarded.listen()))
+      await waitForBody(page, (d) => d.connection === 'live' && Number(d.stats) > 0, 'the stream')
+      expect(await page.locator('#token-form').isVisible()).toBe(false)
+      await page.click('#thread-kscand-toggle')
+      await page.locator('#token-form').waitFor(WAIT)
+      await expect
+        .poll(() => page.locator('#thread-kscand .error').textContent(), WAIT)
+        .toContain('Permission denied')
+      expect(await page.locator('#thread-kscand').getAttribute('data-state')).not.toBe('stopped')
+      await page.fill('#token', 'dashboard-test-token')
+      await page.press('#token', 'Enter')
+      await page.click('#thread-kscand-toggle')
+      await page.waitForSelector('#thread-kscand[data-state="stopped"]', WAIT)
+    } finally {
+      // Away first, so that the page does not try to reconnect to a closed daemon.
+      await page.goto('about:blank')
+      await guarded.close()
+    }
+  })
+
+  it('logged no console errors but those of the refused writes', () => {
+    expect(browser.errors).toEqual([
+      `${REJECTED_WRITE} (/sys/kernel/mm/kscand/scan_sleep_ms)`,
+      `${UNAUTHORIZED} (/threads/kscand/stop)`,
+    ])
+  })
+
+  it('read the live state from the stream alone: no polling of the REST API', () => {
+    const reads = browser.requests.filter((r) => /^GET \/(threads|processes)/.test(r))
+    expect(reads).toEqual([])
+    // What it did read: the page, its assets, and /sim after each snapshot.
+    expect(browser.requests.filter((r) => r.startsWith('GET /sim'))).not.toEqual([])
+  })
+})
