@@ -104,6 +104,8 @@ export const eventsRoutes: FastifyPluginAsyncZod<EventsRouteOptions> = async (ap
         `\`${TOKEN_PROTOCOL}<base64url(token)>\`.\n\nClose codes:\n${closeCodes}`,
       querystring: Query,
       response: {
+        // No body: the connection becomes the websocket.
+        101: z.null().describe('Switching Protocols: the websocket (messages in asyncapi.yaml)'),
         426: {
           description: 'Upgrade Required: a plain GET; connect with a websocket client',
           content: { 'text/plain': { schema: z.string() } },

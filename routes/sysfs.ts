@@ -6,15 +6,13 @@
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { HttpError } from '../src/http/errors.ts'
+import { operationId } from '../src/http/openapi.ts'
 import { sendRepresentation } from '../src/http/representation.ts'
 import { textOrJson } from '../src/schemas/common.ts'
 import { Directory } from '../src/schemas/sysfs.ts'
 import { formatMode } from '../src/sysfs/file.ts'
 import { sysfsDirectories } from '../src/sysfs/table.ts'
 import { serveFile } from './files.ts'
-
-const operationId = (verb: string, path: string) =>
-  `${verb}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`
 
 const firstSentence = (doc: string) => doc.split(/(?<=\.)\s/)[0]
 

@@ -13,11 +13,7 @@ import swagger from '@fastify/swagger'
 import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import {
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-} from 'fastify-type-provider-zod'
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import { dashboardRoutes } from '../routes/dashboard.ts'
 import { eventsRoutes, handleProtocols } from '../routes/events.ts'
 import { healthRoutes } from '../routes/health.ts'
@@ -35,7 +31,7 @@ import { type BrowserPolicy, browserGuard, LOOPBACK_POLICY } from './http/browse
 import { HttpError, sendError, toHttpError } from './http/errors.ts'
 import { BODY_LIMIT } from './http/limits.ts'
 import { trackMethods } from './http/methods.ts'
-import { openapiTransform, swaggerDocument } from './http/openapi.ts'
+import { openapiTransform, openapiTransformObject, swaggerDocument } from './http/openapi.ts'
 import type { Kernel } from './kernel/kernel.ts'
 import { type EventStreamOptions, eventStream } from './plugins/events.ts'
 import { type OpsOptions, ops } from './plugins/ops.ts'
@@ -145,7 +141,7 @@ async function controlPlane(fastify: FastifyInstance, opts: AppOptions): Promise
   await fastify.register(swagger, {
     openapi: swaggerDocument,
     transform: openapiTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: openapiTransformObject,
   })
 
   await fastify.register(async (api) => {
