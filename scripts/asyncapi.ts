@@ -166,7 +166,9 @@ export function generateAsyncapi(): string {
   // JSON Schema draft-07 has no `$schema` inside a nested schema; the query's is dropped.
   const { $schema: _s, ...query } = doc.channels.events.bindings.ws.query
   doc.channels.events.bindings.ws.query = query
-  return stringify(doc, { lineWidth: 100 })
+  // Written as YAML 1.1 sees it: `on`, `no`, `y`… are quoted, so PyYAML and Go's yaml.v2 read
+  // the same document as YAML 1.2 readers do.
+  return stringify(doc, { lineWidth: 100, version: '1.1' })
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,15 +1,18 @@
 /**
  * asyncapi.yaml: it is what `npm run asyncapi` generates, the AsyncAPI 3.0.0 schema of
- * @asyncapi/specs accepts it, and every frame a real session carries (each message type)
- * is valid against the document's own payload schemas.
+ * @asyncapi/specs accepts it, so does the official parser (@asyncapi/parser), it reads the
+ * same in YAML 1.1 and 1.2, and every frame a real session carries (each message type) is
+ * valid against the document's own payload schemas.
  */
 import { readFileSync } from 'node:fs'
+import { DiagnosticSeverity, Parser } from '@asyncapi/parser'
 import specs from '@asyncapi/specs'
 import { Ajv } from 'ajv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parse } from 'yaml'
+import { parse, stringify } from 'yaml'
 import { ASYNCAPI_PATH, generateAsyncapi } from '../../scripts/asyncapi.ts'
 import { Client, type Msg, pump, type Served, serve, until } from '../helpers/events.ts'
+import { expectPortableYaml } from '../helpers/yaml11.ts'
 
 const text = readFileSync(ASYNCAPI_PATH, 'utf8')
 const doc = parse(text)
@@ -29,6 +32,26 @@ describe('asyncapi.yaml', () => {
     const broken = structuredClone(doc)
     broken.operations.sendStream.action = 'publish'
     expect(validate(broken)).toBe(false)
+  })
+
+  it('passes @asyncapi/parser with no error or warning', async () => {
+    const parser = new Parser()
+    const problems = async (yaml: string) =>
+      (await parser.parse(yaml)).diagnostics
+        .filter((d) => d.severity <= DiagnosticSeverity.Warning)
+        .map((d) => `${DiagnosticSeverity[d.severity]} ${d.code} ${d.path.join('.')}: ${d.message}`)
+    expect(await problems(text)).toEqual([])
+    // The parser does reject a broken document.
+    const broken = structuredClone(doc)
+    broken.operations.sendStream.channel = { $ref: '#/channels/nowhere' }
+    expect((await problems(stringify(broken))).length).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('reads the same in YAML 1.1 (PyYAML, yaml.v2) as in 1.2, with no aliases', () => {
+    expectPortableYaml(text, 'asyncapi.yaml')
+    // The reader of the test does see the difference.
+    expect(() => expectPortableYaml('a:\n  on: 1\n', 'x')).toThrow()
+    expect(() => expectPortableYaml('- no\n', 'x')).toThrow()
   })
 
   it('lists every message, close code and declared event', () => {
