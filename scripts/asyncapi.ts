@@ -15,6 +15,7 @@ import {
   CLOSE,
   DEFAULT_BATCH_MS,
   EVENT_SCHEMAS,
+  HEARTBEAT_MS,
   MAX_BATCH_MS,
   MAX_CLIENT_FRAME,
   MIN_BATCH_MS,
@@ -104,7 +105,8 @@ export function generateAsyncapi(): string {
           `(${MIN_BATCH_MS}–${MAX_BATCH_MS} ms, default ${DEFAULT_BATCH_MS}) or sooner at a ` +
           `size cap (${MAX_BATCH_EVENTS} events or ${MAX_BATCH_BYTES / 1024} KiB), \`stats\` ` +
           `every ${DEFAULTS.statsMs / 1000} s and \`heartbeat\` every ` +
-          `${DEFAULTS.heartbeatMs / 1000} s. A client that falls behind by more than the ` +
+          `${HEARTBEAT_MS / 1000} s to a client that is not behind. A client that falls ` +
+          'behind by more than the ' +
           `high-water mark (${DEFAULTS.highWaterBytes / 2 ** 20} MiB by default) is not queued ` +
           'for: it gets `lost` once it drains, so that delivered plus lost equals what its ' +
           `filter selected; stuck for ${DEFAULTS.stuckMs / 1000} s, it is closed with 1013. ` +

@@ -22,7 +22,7 @@ const GONE = 4410
 const GOING_AWAY = 1001
 /** The close code this client uses for a frame that is not JSON. */
 const BAD_FRAME = 4000
-/** Heartbeats come every 10–15 s and stats every second: silence this long is a dead peer. */
+/** Heartbeats come every 15 s and stats every second: silence this long is a dead peer. */
 const SILENCE_MS = 35_000
 const MAX_DELAY_MS = 5000
 

@@ -10,7 +10,7 @@ import type { TraceEvent } from '../kernel/trace.ts'
 import type { SysfsFile } from '../sysfs/file.ts'
 import { sysfsTable } from '../sysfs/table.ts'
 import { FanOut, FLUSH_EVENTS } from './fanout.ts'
-import { CLOSE } from './protocol.ts'
+import { CLOSE, HEARTBEAT_MS } from './protocol.ts'
 import { EventRing, SLOT_BYTES } from './ring.ts'
 import { nodes, processes, threads, tracing, tunables } from './state.ts'
 import { TracePipe } from './trace-pipe.ts'
@@ -39,7 +39,7 @@ export const DEFAULTS = {
   ringCapacity: DEFAULT_RING_CAPACITY,
   highWaterBytes: 1 << 20,
   stuckMs: 30_000,
-  heartbeatMs: 15_000,
+  heartbeatMs: HEARTBEAT_MS,
   statsMs: 1000,
   pingMs: 30_000,
   maxSubscribers: 64,

@@ -23,6 +23,11 @@ export const MAX_CLIENT_FRAME = 16 * 1024
 /** Client messages: a burst of this many, then this many per second; beyond, 1008. */
 export const MESSAGE_BURST = 20
 export const MESSAGES_PER_SECOND = 10
+/**
+ * A subscriber that has been sent every event its filter selected (and is not congested) is
+ * sent a heartbeat this often (hub.ts); the documents quote it from here.
+ */
+export const HEARTBEAT_MS = 15_000
 
 /**
  * The close codes the server uses, for clients and for asyncapi.yaml. Where the hub chooses
@@ -243,7 +248,10 @@ export const Heartbeat = z
     seq: Seq.describe('every event up to here has been sent or reported lost'),
     now: z.number().describe('virtual ms'),
   })
-  .describe('Sent every 10–15 s; a bookmark for filtered streams.')
+  .describe(
+    `Sent every ${HEARTBEAT_MS / 1000} s to a client that is not behind; a bookmark for ` +
+      'filtered streams.',
+  )
 
 export const Stats = z
   .strictObject({
