@@ -1,6 +1,6 @@
 /**
  * Simulated processes: list, spawn (exec), fork, exit, and the PTE A-bit scan scale prctl
- * (kscand-v3.md §6) over HTTP. The kernel validates every spec and argument before it
+ * (docs/spec/kscand-v3.md §6) over HTTP. The kernel validates every spec and argument before it
  * changes anything, so a rejected request leaves the machine as it was.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
@@ -115,7 +115,8 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['processes'],
         operationId: 'exitProcess',
-        summary: 'exit(): kscand forgets the mm (§7.2) and its pages are freed',
+        summary:
+          'exit(): kscand forgets the mm (docs/spec/kscand-v3.md §7.2) and its pages are freed',
         security: [{ bearer: [] }],
         params: PidParams,
         response: { 200: textOrJson(Exited, 'the process is gone'), ...errors(401, 404) },
@@ -140,7 +141,8 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['processes'],
         operationId: 'forkProcess',
         summary: 'fork(): a child with the same layout, policy and workload',
-        description: 'The child starts with pte_scan_scale 8: it is not inherited (§6).',
+        description:
+          'The child starts with pte_scan_scale 8: it is not inherited (docs/spec/kscand-v3.md §6).',
         security: [{ bearer: [] }],
         params: PidParams,
         response: { 201: created, ...errors(401, 404, 413, 507) },

@@ -6,8 +6,8 @@
  *
  * Inside the plugin, every route plugin can reach the simulated kernel and its runner
  * (`fastify.kernel`, `fastify.runner`) and guards its writes with `{ onRequest:
- * fastify.writeGuard }`. The zod compilers live in the `api` scope only (node-stack.md §1.4):
- * route plugins that want zod schemas register there.
+ * fastify.writeGuard }`. The zod compilers live in the `api` scope only
+ * (docs/spec/node-stack.md §1.4): route plugins that want zod schemas register there.
  */
 import swagger from '@fastify/swagger'
 import websocket from '@fastify/websocket'

@@ -4,7 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify'
 
-/** q-value the Accept header gives `type` (RFC 9110 §12.5.1: the most specific range wins). */
+/** q-value the Accept header gives `type` (RFC 9110, section 12.5.1: the most specific range wins). */
 export function acceptQuality(accept: string, type: string): number {
   const [major] = type.split('/')
   let best = -1

@@ -11,7 +11,8 @@
  *   that first scan keeps it in case 4 (−15 %, then ×16/9 for scale 8): 1610, 2432, 3674 ms …
  *   up to 8888 ms — scan_period adaptation within ten seconds.
  * With the faithful kmigrated_sticky_slot quirk only the first mm that got a migration list
- * is ever drained (§7.9); turning the quirk off shows the round-robin behaviour.
+ * is ever drained (docs/spec/kscand-v3.md §7.9); turning the quirk off shows the round-robin
+ * behaviour.
  */
 import { GiB, MiB } from './constants.ts'
 import { DEFAULT_TOPOLOGY } from './machine.ts'

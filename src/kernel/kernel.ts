@@ -417,7 +417,10 @@ export class Kernel implements KscandContext {
     }
   }
 
-  /** exit(): the last user of the mm goes; kscand forgets it (§7.2) and its pages are freed. */
+  /**
+   * exit(): the last user of the mm goes; kscand forgets it (docs/spec/kscand-v3.md §7.2) and
+   * its pages are freed.
+   */
   exit(pid: number): void {
     const proc = this.process(pid)
     const mm = proc.mm
@@ -467,7 +470,7 @@ export class Kernel implements KscandContext {
     mm.rateOnNode[dest] += r
   }
 
-  // ---- prctl (§6) ------------------------------------------------------------------------
+  // ---- prctl (docs/spec/kscand-v3.md §6) -------------------------------------------------
 
   /** prctl() of the PTE A-bit scan scale, as process `pid`. Returns the syscall result. */
   prctl(

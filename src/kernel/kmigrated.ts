@@ -1,7 +1,8 @@
 /**
- * kmigrated (seed patch 05 and patches 06, 11 of kscand RFC V3; spec §7.8–§7.10): its own
- * kthread that drains the per-mm migration lists kscand fills, promoting one folio at a time
- * to the mm's target node, and keeps a decaying failure ratio per mm.
+ * kmigrated (seed patch 05 and patches 06, 11 of kscand RFC V3;
+ * docs/spec/kscand-v3.md §7.8–§7.10): its own kthread that drains the per-mm migration lists
+ * kscand fills, promoting one folio at a time to the mm's target node, and keeps a decaying
+ * failure ratio per mm.
  */
 import {
   KMIGRATE_SLEEP_MS,
@@ -169,8 +170,8 @@ export class Kmigrated {
   }
 
   /**
-   * kscand_cleanup_migration_list() at mm exit (§7.2): frees the list, waits for kmigrated to
-   * leave the mm if it is working on it, and removes the slot.
+   * kscand_cleanup_migration_list() at mm exit (docs/spec/kscand-v3.md §7.2): frees the list,
+   * waits for kmigrated to leave the mm if it is working on it, and removes the slot.
    */
   cleanupMigrationList(mm: MmStruct): void {
     const slot = this.byMm.get(mm)
@@ -217,7 +218,8 @@ export class Kmigrated {
     this.cur = slot
     this.kmigrated_cur_mm = slot.mm
     yield* this.migrateMm(t, slot)
-    // V3 never advances kmigrated_daemon.mm_slot (§7.9, quirk 4); the fix goes round-robin.
+    // V3 never advances kmigrated_daemon.mm_slot (docs/spec/kscand-v3.md §7.9, §7.13 quirk 4);
+    // the fix goes round-robin.
     if (!this.k.quirks.kmigrated_sticky_slot && this.slots.length > 0) {
       const i = this.slots.indexOf(slot)
       this.cur = this.slots[(i + 1) % this.slots.length]
@@ -273,7 +275,7 @@ export class Kmigrated {
     this.kmigrated_cur_mm = null
   }
 
-  /** kmigrated_promote_folio(): 0 on success, else one of the §7.10 codes. */
+  /** kmigrated_promote_folio(): 0 on success, else a code of docs/spec/kscand-v3.md §7.10. */
   promoteFolio(mm: MmStruct, page: number, nid: number, dest: number): number {
     const { k } = this
     // The PFN is gone (process exited, or the page moved since it was queued).

@@ -1,7 +1,7 @@
 /**
- * kscand (kscand RFC V3 patches 01–04, 07–17; spec §7.2–§7.12): the global kthread that
- * walks every registered mm's page tables, test-and-clears the PTE Accessed bit, and queues
- * slow-tier pages accessed in two consecutive scans for kmigrated.
+ * kscand (kscand RFC V3 patches 01–04, 07–17; docs/spec/kscand-v3.md §7.2–§7.12): the global
+ * kthread that walks every registered mm's page tables, test-and-clears the PTE Accessed bit,
+ * and queues slow-tier pages accessed in two consecutive scans for kmigrated.
  */
 
 import {
@@ -78,7 +78,10 @@ export class KscandMmSlot {
   }
 }
 
-/** The scan_period / scan_size update of §7.11, in the kernel's integer arithmetic. */
+/**
+ * The scan_period / scan_size update of docs/spec/kscand-v3.md §7.11, in the kernel's integer
+ * arithmetic.
+ */
 export function updateScanParams(
   old: { scan_delta: number; scan_period: number; scan_size: number },
   accessed: number,
@@ -119,7 +122,7 @@ export class Kscand {
   readonly thread: Kthread
   readonly wait = new WaitQueue()
 
-  // Tunables (§3): /sys/kernel/mm/kscand/*
+  // Tunables (docs/spec/kscand-v3.md §3): /sys/kernel/mm/kscand/*
   scan_sleep_ms = KSCAND_SCAN_SLEEP_MS
   mm_scan_period_ms = KSCAND_SCAN_PERIOD
   mms_to_scan = KSCAND_MMS_TO_SCAN
@@ -135,8 +138,8 @@ export class Kscand {
   cur: KscandMmSlot | null = null
   private readonly slots = new Map<MmStruct, KscandMmSlot>()
 
-  // kscand_scanctrl: one global instance (§2).
-  /** Address of the last PTE the walker visited, in any mm (§7.13 quirk 3). */
+  // kscand_scanctrl: one global instance (docs/spec/kscand-v3.md §2).
+  /** Address of the last PTE the walker visited, in any mm (docs/spec/kscand-v3.md §7.13 quirk 3). */
   scanctrlAddress = 0
   private nrToScan = 0
   /** nodeinfo[nid].nr_accessed of the top-tier nodes, for get_target_node(). */
@@ -156,7 +159,7 @@ export class Kscand {
     this.topAccessed = new Float64Array(k.machine.nodes.length)
   }
 
-  // ---- sysfs stores (§3); the HTTP layer parses with kstrto* first --------------------------
+  // ---- sysfs stores (docs/spec/kscand-v3.md §3); the HTTP layer parses with kstrto* first ---
 
   private kick(): void {
     this.sleep_expire = 0
@@ -200,7 +203,7 @@ export class Kscand {
     this.kick()
   }
 
-  // ---- mm registration (§7.2) -------------------------------------------------------------
+  // ---- mm registration (docs/spec/kscand-v3.md §7.2) ----------------------------------------
 
   /** __kscand_enter(): called on fork and exec. */
   enter(mm: MmStruct, ctx: { pid: number; comm: string }): void {
@@ -264,7 +267,7 @@ export class Kscand {
     this.slots.delete(slot.mm)
   }
 
-  // ---- the thread (§7.3) ------------------------------------------------------------------
+  // ---- the thread (docs/spec/kscand-v3.md §7.3) ---------------------------------------------
 
   private *main(t: Kthread): Generator<Wait, void, void> {
     for (;;) {
@@ -373,7 +376,7 @@ export class Kscand {
     this.cur = s
   }
 
-  /** kscand_scan_mm_slot(): one visit (§7.4). */
+  /** kscand_scan_mm_slot(): one visit (docs/spec/kscand-v3.md §7.4). */
   private *scanMmSlot(t: Kthread): Generator<Wait, void, void> {
     const { k } = this
     const slot = this.cur ?? this.head!
@@ -403,7 +406,10 @@ export class Kscand {
     }
   }
 
-  /** Steps 5–10 of §7.4: the VMA loop and the per-mm update, for an mm that is due. */
+  /**
+   * Steps 5–10 of docs/spec/kscand-v3.md §7.4: the VMA loop and the per-mm update, for an mm
+   * that is due.
+   */
   private *scanMm(t: Kthread, slot: KscandMmSlot): Generator<Wait, void, void> {
     const { k } = this
     const mm = slot.mm
@@ -459,7 +465,10 @@ export class Kscand {
     }
   }
 
-  /** get_target_node() (§7.7): the top-tier node with most accesses this scan, else sysfs. */
+  /**
+   * get_target_node() (docs/spec/kscand-v3.md §7.7): the top-tier node with most accesses this
+   * scan, else sysfs.
+   */
   private getTargetNode(): number {
     const { toptier } = this.k.machine
     let target = -1
@@ -474,10 +483,10 @@ export class Kscand {
   }
 
   /**
-   * walk_page_vma() with hot_vma_idle_pte_entry() (§7.6) over every PTE of the VMA, in chunks
-   * with a cond_resched() point between them, so that scanning a large mm neither stalls the
-   * other threads nor the event loop that runs the simulation. Stops early only when
-   * nr_to_scan runs out.
+   * walk_page_vma() with hot_vma_idle_pte_entry() (docs/spec/kscand-v3.md §7.6) over every PTE
+   * of the VMA, in chunks with a cond_resched() point between them, so that scanning a large mm
+   * neither stalls the other threads nor the event loop that runs the simulation. Stops early
+   * only when nr_to_scan runs out.
    */
   private *walkVma(t: Kthread, mm: MmStruct, vma: Vma): Generator<Wait, void, void> {
     const end = vma.first + vma.nrPages

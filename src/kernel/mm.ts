@@ -22,7 +22,7 @@ export const PG_SHARED = 32
  * Each page is mapped once, so its one PTE's state can live beside the folio's flags.
  */
 export const PTE_PROTNONE = 64
-/** is_valid_folio() rejects these (§7.5). */
+/** is_valid_folio() rejects these (docs/spec/kscand-v3.md §7.5). */
 export const PG_INVALID = PG_UNEVICTABLE | PG_SHARED
 
 /** First mapping address; VMAs follow at 2 MiB-aligned addresses with a 2 MiB gap. */
@@ -32,7 +32,7 @@ const VMA_ALIGN = 2 * 1024 * 1024
 export class Vma {
   readonly end: number
   readonly nrPages: number
-  /** Passes kscand_walk_page_vma()'s filter (§7.5). */
+  /** Passes kscand_walk_page_vma()'s filter (docs/spec/kscand-v3.md §7.5). */
   readonly scannable: boolean
 
   constructor(
@@ -139,9 +139,12 @@ export class MmStruct {
   readonly nextAccess: Uint32Array
   /** State of this mm's access sampling: a 32-bit LCG (access.ts, inlined in pte-walk.ts). */
   readonly rng = new Uint32Array(1)
-  /** mm->pte_scan_scale (§6): every new mm starts at the default, never inherited. */
+  /**
+   * mm->pte_scan_scale (docs/spec/kscand-v3.md §6): every new mm starts at the default, never
+   * inherited.
+   */
   pte_scan_scale = PR_PTE_A_SCAN_SCALE_DEFAULT
-  /** mm->target_node (§7.7). */
+  /** mm->target_node (docs/spec/kscand-v3.md §7.7). */
   target_node = 0
   /** mm_users; 0 once the process exited (kscand_test_exit). */
   mm_users = 1

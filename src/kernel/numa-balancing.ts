@@ -4,15 +4,16 @@
  * serves, as in the kernel:
  * - task_tick_numa() → task_numa_work(): the task scans a window of its own address space
  *   and makes PTEs PROT_NONE (change_prot_numa), stamping slow-tier pages with the scan time
- *   in tiering mode (§3);
+ *   in tiering mode (docs/numa-balancing.md §3);
  * - do_numa_page(): the next access of a PROT_NONE page is a hint fault in the same task,
- *   which decides (should_numa_migrate_memory, §4–§6) and migrates the folio synchronously.
+ *   which decides (should_numa_migrate_memory, docs/numa-balancing.md §4–§6) and migrates the
+ *   folio synchronously.
  *
  * Accesses stay a Poisson process per page (docs/simulation.md): when a PTE is marked, the
- * time of the first access after the marking is drawn once (the lazy shortcut, §4) and
- * queued; the task takes its faults in time order. Each process has one task, a scheduler
- * entity like a kthread (its work is CPU time charged to it), which does not emit the
- * kthread_* tracepoints.
+ * time of the first access after the marking is drawn once (the lazy shortcut,
+ * docs/numa-balancing.md §4) and queued; the task takes its faults in time order. Each
+ * process has one task, a scheduler entity like a kthread (its work is CPU time charged to it),
+ * which does not emit the kthread_* tracepoints.
  */
 import { nextAccessAfter } from './access.ts'
 import { PAGE_SHIFT, PAGE_SIZE } from './constants.ts'
@@ -79,8 +80,8 @@ const NUMAB_SKIP_REASONS = [
 type SkipReason = (typeof NUMAB_SKIP_REASONS)[number]
 
 /**
- * Derived behaviours of the v6.16 code that change what users see (docs/numa-balancing.md
- * §11), switchable at run time; `true` is the kernel's behaviour.
+ * Derived behaviours of the v6.16 code that change what users see
+ * (docs/numa-balancing.md §11), switchable at run time; `true` is the kernel's behaviour.
  */
 export interface NumabQuirks {
   /** A PTE already PROT_NONE is skipped by the scan and keeps the time of its first marking. */
@@ -591,7 +592,7 @@ export class NumaBalancing {
     return at
   }
 
-  // ---- scanning (§3) ----------------------------------------------------------------------
+  // ---- scanning (docs/numa-balancing.md §3) -----------------------------------------------
 
   /** task_numa_work() */
   private *taskNumaWork(t: Kthread, task: NumaTask): Generator<Wait, void, void> {
@@ -801,7 +802,7 @@ export class NumaBalancing {
     numab.push(at, i)
   }
 
-  // ---- hint faults (§4) -------------------------------------------------------------------
+  // ---- hint faults (docs/numa-balancing.md §4) --------------------------------------------
 
   /** Takes every queued hint fault that is due, in time order. */
   private *doHintFaults(t: Kthread, task: NumaTask): Generator<Wait, void, void> {

@@ -1,6 +1,7 @@
 /**
- * hot_vma_idle_pte_entry() (§7.6) applied to a run of PTEs. A module-level function over
- * typed arrays only, so the JIT compiles one tight loop: it is the simulation's hot path.
+ * hot_vma_idle_pte_entry() (docs/spec/kscand-v3.md §7.6) applied to a run of PTEs. A
+ * module-level function over typed arrays only, so the JIT compiles one tight loop: it is the
+ * simulation's hot path.
  */
 import { nextAccessAfter } from './access.ts'
 import { type MmStruct, PG_IDLE, PG_INVALID, PG_LRU, PG_REFERENCED, PG_YOUNG } from './mm.ts'

@@ -29,7 +29,7 @@ export interface CostModel {
 }
 
 /**
- * Behaviours of the posted V3 code that change what users see (§7.13), switchable at run
+ * Behaviours of the posted V3 code that change what users see (docs/spec/kscand-v3.md §7.13), switchable at run
  * time. `true` is the faithful default.
  */
 export interface Quirks {
@@ -71,7 +71,7 @@ export interface KernelConfig {
 }
 
 /**
- * VMA kinds, as far as §7.5 tells them apart:
+ * VMA kinds, as far as docs/spec/kscand-v3.md §7.5 tells them apart:
  * - anon: private anonymous memory (heap, stacks) — scanned;
  * - file: a writable file mapping — scanned;
  * - file_ro: a read-only file mapping (text, shared libraries) — skipped by the VMA filter;

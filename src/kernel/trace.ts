@@ -1,6 +1,6 @@
 /**
  * Tracepoints, declared once. Each declaration carries the trace system, the fields with
- * their C types and the exact TP_printk format (§5 of kscand-v3.md for the kmem events).
+ * their C types and the exact TP_printk format (docs/spec/kscand-v3.md §5 for the kmem events).
  * The event stream, trace_pipe formatting and the AsyncAPI document are all derived from
  * this table; the simulated kernel emits events by index into it.
  */
@@ -30,28 +30,28 @@ export const EVENTS = [
   {
     system: 'kmem',
     name: 'kmem_mm_enter',
-    doc: 'An mm was registered with kscand (fork or exec), §7.2.',
+    doc: 'An mm was registered with kscand (fork or exec), docs/spec/kscand-v3.md §7.2.',
     fields: [mm],
     fmt: 'mm = %p',
   },
   {
     system: 'kmem',
     name: 'kmem_mm_exit',
-    doc: 'An mm left kscand (last user gone), §7.2.',
+    doc: 'An mm left kscand (last user gone), docs/spec/kscand-v3.md §7.2.',
     fields: [mm],
     fmt: 'mm = %p',
   },
   {
     system: 'kmem',
     name: 'kmem_scan_mm_start',
-    doc: 'kscand visits an mm; fires before the next_scan check, so also for visits that are not due (§7.4 step 4).',
+    doc: 'kscand visits an mm; fires before the next_scan check, so also for visits that are not due (docs/spec/kscand-v3.md §7.4 step 4).',
     fields: [mm],
     fmt: 'mm = %p',
   },
   {
     system: 'kmem',
     name: 'kmem_scan_mm_end',
-    doc: 'kscand finished a scan of an mm: resume address, slow-tier hot pages of this scan, the scan_period/scan_size used for it and the new target node (§7.4 step 10).',
+    doc: 'kscand finished a scan of an mm: resume address, slow-tier hot pages of this scan, the scan_period/scan_size used for it and the new target node (docs/spec/kscand-v3.md §7.4 step 10).',
     fields: [
       mm,
       { name: 'start', type: 'ulong', doc: 'resume address for the next scan' },
@@ -65,10 +65,14 @@ export const EVENTS = [
   {
     system: 'kmem',
     name: 'kmem_scan_mm_migrate',
-    doc: 'kmigrated tried to promote one folio (§7.9): rc is the kmigrated_promote_folio() result.',
+    doc: 'kmigrated tried to promote one folio (docs/spec/kscand-v3.md §7.9): rc is the kmigrated_promote_folio() result.',
     fields: [
       mm,
-      { name: 'rc', type: 'int', doc: 'kmigrated_promote_folio() return code (§7.10)' },
+      {
+        name: 'rc',
+        type: 'int',
+        doc: 'kmigrated_promote_folio() return code (docs/spec/kscand-v3.md §7.10)',
+      },
       { name: 'target_node', type: 'int', doc: 'destination node' },
       { name: 'msuccess', type: 'int', doc: 'successes in the current 1024-attempt window' },
       { name: 'mfailed', type: 'int', doc: 'failures in the current 1024-attempt window' },
@@ -134,7 +138,7 @@ export const EVENTS = [
   {
     system: 'kthread',
     name: 'kthread_pause',
-    doc: 'kscand parks because scan_enabled is 0 (§3); it resumes when re-enabled.',
+    doc: 'kscand parks because scan_enabled is 0 (docs/spec/kscand-v3.md §3); it resumes when re-enabled.',
     fields: [comm, pid],
     fmt: 'comm=%s pid=%d',
   },

@@ -1,7 +1,8 @@
 /**
  * /proc/vmstat counters the simulation maintains, in the order the kernel prints them:
- * node stats first, then NUMA-balancing events, the ten kscand events of §4.1 (placed right
- * after numa_pages_migrated by patch 13), then the migration events.
+ * node stats first, then NUMA-balancing events, the ten kscand events of
+ * docs/spec/kscand-v3.md §4.1 (placed right after numa_pages_migrated by patch 13), then the
+ * migration events.
  */
 export const VMSTAT_NAMES = [
   'pgpromote_success',

@@ -22,7 +22,9 @@ const Fraction = z.number().min(0).max(1)
 
 export const VmaSpec = z
   .strictObject({
-    kind: z.enum(VMA_KINDS).describe('what kscand sees of the mapping (kscand-v3.md §7.5)'),
+    kind: z
+      .enum(VMA_KINDS)
+      .describe('what kscand sees of the mapping (docs/spec/kscand-v3.md §7.5)'),
     size: Bytes,
     mbind: z.boolean().optional().describe('own mempolicy without MPOL_F_MOF: kscand skips it'),
   })

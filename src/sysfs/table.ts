@@ -3,8 +3,8 @@
  * show, store, parser and doc here (in file.ts's terms); the routes, the directory
  * listings, the OpenAPI document and the README table are all generated from this table.
  *
- * Files follow kscand-v3.md §3 (kscand), kernel-interfaces.md §4.4–§4.5 (numa,
- * memory_tiering) and drivers/base/node.c (node directory). Files under
+ * Files follow docs/spec/kscand-v3.md §3 (kscand), docs/spec/kernel-interfaces.md §4.4–§4.5
+ * (numa, memory_tiering) and drivers/base/node.c (node directory). Files under
  * /sys/kernel/mm/kmigrated/ are kscand-sim extensions: V3 never exposed them.
  */
 import { z } from 'zod'
@@ -131,7 +131,7 @@ function kmigratedFiles(k: Kernel): SysfsFile[] {
         parser: 'kstrtobool',
         extension: true,
         doc:
-          `Behaviour of the posted V3 code (kscand-v3.md §7.13): 1 (default) reproduces it, ` +
+          `Behaviour of the posted V3 code (docs/spec/kscand-v3.md §7.13): 1 (default) reproduces it, ` +
           `0 switches it off. Reads 0/1, takes kstrtobool input. ${ext}`,
         value: z.union([z.literal(0), z.literal(1)]),
         get: () => (k.quirks[name] ? 1 : 0),

@@ -1,6 +1,7 @@
 /**
  * How a simulated process looks from outside: the pid in a URL, the summary and detail
- * objects of /processes, and /proc/PID/status with the `PTEAScanScale:` line of V3 (§4.2).
+ * objects of /processes, and /proc/PID/status with the `PTEAScanScale:` line of V3
+ * (docs/spec/kscand-v3.md §4.2).
  */
 import { PAGE_SIZE } from '../kernel/constants.ts'
 import { KernelError } from '../kernel/errors.ts'

@@ -1,7 +1,8 @@
 /**
  * tracefs over a real socket: trace_pipe lines of all five kmem events byte for byte (the
- * ftrace context columns and the §5 TP_printk text), the LOST line, consumption, and the
- * control files (enable 0/1/X, tracing_on, buffer_size_kb, per_cpu/cpu0/stats).
+ * ftrace context columns and the TP_printk text of docs/spec/kscand-v3.md §5), the LOST line,
+ * consumption, and the control files (enable 0/1/X, tracing_on, buffer_size_kb,
+ * per_cpu/cpu0/stats).
  */
 import http from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -123,7 +124,7 @@ describe('trace_pipe', () => {
     b.close()
   })
 
-  it('carries what the simulated kernel emits: all five kmem events, in the §5 formats', async () => {
+  it('carries what the simulated kernel emits: all five kmem events, in the docs/spec/kscand-v3.md §5 formats', async () => {
     s = await serve({
       kernel: () => new Kernel({ seed: 7, topology: SMALL, numaBalancingScanDelayMs: 0 }),
     })

@@ -1,7 +1,7 @@
 /**
- * §7.6: the per-PTE rule. For every combination of the PTE Accessed bit, PG_idle left by the
- * previous scan (prev_idle) and PG_young / PG_referenced, one scan of a one-page process
- * must count and queue exactly as hot_vma_idle_pte_entry() does.
+ * docs/spec/kscand-v3.md §7.6: the per-PTE rule. For every combination of the PTE Accessed
+ * bit, PG_idle left by the previous scan (prev_idle) and PG_young / PG_referenced, one scan of a
+ * one-page process must count and queue exactly as hot_vma_idle_pte_entry() does.
  */
 import { describe, expect, it } from 'vitest'
 import { MMAP_BASE } from '../../src/kernel/mm.ts'

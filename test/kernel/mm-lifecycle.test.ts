@@ -1,6 +1,7 @@
 /**
- * mm registration and teardown (§7.2), prctl (§6), and the quirk switches of §7.13 that
- * change what users see.
+ * mm registration and teardown (docs/spec/kscand-v3.md §7.2), prctl
+ * (docs/spec/kscand-v3.md §6), and the quirk switches of docs/spec/kscand-v3.md §7.13
+ * that change what users see.
  */
 import { describe, expect, it } from 'vitest'
 import {
@@ -107,7 +108,7 @@ describe('fork, exec and exit', () => {
   })
 })
 
-describe('prctl PR_SET/GET_PTE_A_SCAN_SCALE (§6)', () => {
+describe('prctl PR_SET/GET_PTE_A_SCAN_SCALE (docs/spec/kscand-v3.md §6)', () => {
   it('clamps to 0..10 after the cast to unsigned int, and rejects stray arguments', () => {
     const k = boot()
     const p = k.exec({ comm: 'a', size: 2 * MiB })
@@ -140,7 +141,7 @@ describe('prctl PR_SET/GET_PTE_A_SCAN_SCALE (§6)', () => {
   })
 })
 
-describe('quirks (§7.13)', () => {
+describe('quirks (docs/spec/kscand-v3.md §7.13)', () => {
   /** Two CXL-resident mms with hot pages; who gets promoted? */
   function twoMms(sticky: boolean) {
     const k = boot({ quirks: { kmigrated_sticky_slot: sticky } })

@@ -1,6 +1,7 @@
 /**
- * §7.4, §7.5, §7.7: one visit over a scripted address space — which VMAs are walked, what
- * each counter says afterwards, the resume address and the target-node heuristic.
+ * docs/spec/kscand-v3.md §7.4, §7.5, §7.7: one visit over a scripted address space — which VMAs
+ * are walked, what each counter says afterwards, the resume address and the target-node
+ * heuristic.
  */
 import { describe, expect, it } from 'vitest'
 import { PAGE_SIZE } from '../../src/kernel/constants.ts'
@@ -10,7 +11,7 @@ import { boot, capture, fields } from '../helpers/kernel.ts'
 
 const P = PAGE_SIZE
 
-describe('VMA filter (§7.5)', () => {
+describe('VMA filter (docs/spec/kscand-v3.md §7.5)', () => {
   const layout: VmaSpec[] = [
     { kind: 'anon', size: 4 * P },
     { kind: 'file', size: 4 * P },
@@ -43,7 +44,7 @@ describe('VMA filter (§7.5)', () => {
   })
 })
 
-describe('counters on a scripted page table (§4.1)', () => {
+describe('counters on a scripted page table (docs/spec/kscand-v3.md §4.1)', () => {
   it('increments each counter where the spec says, through a scan and a kmigrated drain', () => {
     const k = boot()
     // Two VMAs: 6 pages on DRAM node 0, then 10 pages on CXL node 2.
@@ -95,7 +96,7 @@ describe('counters on a scripted page table (§4.1)', () => {
   })
 })
 
-describe('target node heuristic (§7.7)', () => {
+describe('target node heuristic (docs/spec/kscand-v3.md §7.7)', () => {
   it('picks the top-tier node with the most accessed pages; ties go to the lowest id', () => {
     const k = boot()
     const p = k.exec({

@@ -1,7 +1,7 @@
 /**
- * §7.11 and §7.12: the scan_period / scan_size trajectories value by value, for prctl scales
- * 1, 8 and 10 and failure ratios 0 % and 100 % — both as the pure update and end to end
- * through kmem_scan_mm_end — and the initial scan delay.
+ * docs/spec/kscand-v3.md §7.11 and §7.12: the scan_period / scan_size trajectories value by
+ * value, for prctl scales 1, 8 and 10 and failure ratios 0 % and 100 % — both as the pure update
+ * and end to end through kmem_scan_mm_end — and the initial scan delay.
  */
 import { describe, expect, it } from 'vitest'
 import { GiB, MiB, PAGE_SIZE, PR_SET_PTE_A_SCAN_SCALE } from '../../src/kernel/constants.ts'
@@ -25,7 +25,7 @@ function trajectory(c: Omit<Case, 'periods' | 'sizes'>, n: number) {
 
 const M = MiB
 const cases: Case[] = [
-  // The spec's worked examples (§7.11): default scale 8.
+  // The spec's worked examples (docs/spec/kscand-v3.md §7.11): default scale 8.
   {
     scale: 8,
     fratio: 0,
@@ -194,7 +194,7 @@ describe('the same trajectories, end to end', () => {
   })
 })
 
-describe('initial scan delay (§7.12)', () => {
+describe('initial scan delay (docs/spec/kscand-v3.md §7.12)', () => {
   it('skips a new mm for 2 × numa_balancing_scan_delay, then scans it', () => {
     const k = boot()
     k.run(500)

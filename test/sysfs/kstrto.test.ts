@@ -1,4 +1,4 @@
-/** The kstrto* parsers against the rules of lib/kstrtox.c (kernel-interfaces.md §5.4). */
+/** The kstrto* parsers against the rules of lib/kstrtox.c (docs/spec/kernel-interfaces.md §5.4). */
 import { describe, expect, it } from 'vitest'
 import {
   cString,
