@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * The process: reads its configuration once (config.ts; `kscand-sim --help` lists it), boots
- * the simulated machine (boot.ts: the config file, then the state file), and serves the
- * control plane with the production plugins (app.ts with ops.ts) on HOST:PORT (127.0.0.1:8080 by
- * default) until SIGTERM/SIGINT (shutdown.ts).
+ * The process: reads its configuration once (config.ts; `kscand-sim --help` lists it,
+ * `--version` prints the package's version), boots the simulated machine (boot.ts: the config
+ * file, then the state file), and serves the control plane with the production plugins
+ * (app.ts with ops.ts) on HOST:PORT (127.0.0.1:8080 by default) until SIGTERM/SIGINT
+ * (shutdown.ts).
  *
  * A startup failure is one line on stderr and a defined exit code (shutdown.ts `EXIT`).
  */
@@ -20,6 +21,7 @@ import {
 import { Lifecycle } from './daemon/lifecycle.ts'
 import { loggerOptions, RequestLog } from './daemon/logger.ts'
 import { EXIT, installShutdown } from './daemon/shutdown.ts'
+import { VERSION } from './daemon/version.ts'
 import { type Booted, boot } from './host/boot.ts'
 import { SimRunner } from './host/runner.ts'
 import { clientErrorHandler, frameworkErrors } from './http/errors.ts'
@@ -33,8 +35,9 @@ function die(message: string, code: number): never {
 let config: Config
 let booted: Booted
 try {
-  if (parseCommandLine(process.argv.slice(2)).help) {
-    process.stdout.write(helpText())
+  const cli = parseCommandLine(process.argv.slice(2))
+  if (cli.help || cli.version) {
+    process.stdout.write(cli.help ? helpText() : `${VERSION}\n`)
     process.exit(EXIT.ok)
   }
   config = loadConfig(process.env)

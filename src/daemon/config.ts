@@ -430,7 +430,7 @@ export function helpText(): string {
     `  ${o.name.padEnd(width)}  ${o.doc}\n  ${' '.repeat(width)}  default: ${o.default}\n`
   const w = Math.max(...ENV_OPTIONS.map((o) => o.name.length))
   return (
-    'Usage: kscand-sim [--help]\n\n' +
+    'Usage: kscand-sim [--help | --version]\n\n' +
     'Serves a simulated kscand/kmigrated machine over HTTP. Configured by environment\n' +
     'variables and an optional JSON config file (CONFIG_FILE).\n\n' +
     'Environment variables:\n' +
@@ -452,16 +452,19 @@ export function configTable(): string {
   )
 }
 
-/** The command line: only `--help` (everything else is configured by the environment). */
-export function parseCommandLine(argv: readonly string[]): { help: boolean } {
+/**
+ * The command line: only `--help` and `--version` (everything else is configured by the
+ * environment).
+ */
+export function parseCommandLine(argv: readonly string[]): { help: boolean; version: boolean } {
   try {
     const { values } = parseArgs({
       args: [...argv],
-      options: { help: { type: 'boolean', short: 'h' } },
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } },
       strict: true,
       allowPositionals: false,
     })
-    return { help: values.help === true }
+    return { help: values.help === true, version: values.version === true }
   } catch (err) {
     throw new Error(`${(err as Error).message.split('\n')[0]} (see --help)`)
   }

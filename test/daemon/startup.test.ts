@@ -1,6 +1,7 @@
 /**
  * Configuration: every error is one line naming the variable or key, with a defined exit
- * code; `--help` lists every option with its default; the README table is the generated one.
+ * code; `--help` lists every option with its default, `--version` the version; the README
+ * table is the generated one.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -17,7 +18,7 @@ import {
 } from '../../src/daemon/config.ts'
 import { boot } from '../../src/host/boot.ts'
 import { GiB, MiB } from '../../src/kernel/constants.ts'
-import { runToExit, SMALL_MACHINE, smallConfigFile, tempDirs } from '../helpers/process.ts'
+import { ROOT, runToExit, SMALL_MACHINE, smallConfigFile, tempDirs } from '../helpers/process.ts'
 
 const dir = tempDirs()
 
@@ -208,6 +209,12 @@ describe('the process', () => {
       expect(r.stdout).toContain(`  ${o.name} `)
       expect(r.stdout).toContain(`default: ${o.default}\n`)
     }
+  })
+
+  it('--version prints the package version, and exits 0', async () => {
+    const r = await runToExit({}, { args: ['--version'] })
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+    expect(r).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' })
   })
 
   it.each([
