@@ -1,9 +1,10 @@
 /**
  * The process through start, run and shutdown, on real sockets: /readyz, SIGTERM with an
  * in-flight request, refused connections, websocket clients (one that stopped reading), and
- * a second SIGTERM during the shutdown.
+ * a second SIGTERM during the shutdown; `npm start` stopped by a SIGTERM to npm.
  */
 import { once } from 'node:events'
+import { readdirSync, readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -28,16 +29,22 @@ afterEach(() => {
   for (const s of servers.splice(0)) s.child.kill('SIGKILL')
 })
 
-async function start(env: Record<string, string> = {}) {
+async function start(
+  env: Record<string, string> = {},
+  opts: Parameters<typeof startServer>[1] = {},
+) {
   const d = dir()
   const stateFile = join(d, 'state.json')
-  const srv = await startServer({
-    CONFIG_FILE: smallConfigFile(d),
-    STATE_FILE: stateFile,
-    KSCAND_SIM_TOKEN: TOKEN,
-    ...NO_SHEDDING,
-    ...env,
-  })
+  const srv = await startServer(
+    {
+      CONFIG_FILE: smallConfigFile(d),
+      STATE_FILE: stateFile,
+      KSCAND_SIM_TOKEN: TOKEN,
+      ...NO_SHEDDING,
+      ...env,
+    },
+    opts,
+  )
   servers.push(srv)
   return { srv, stateFile }
 }
@@ -138,6 +145,49 @@ describe('readiness through start, run and shutdown', () => {
     expect(answer).toMatch(/\r\n\r\n123\n$/)
     expect(exit).toEqual({ code: 0, signal: null })
     expect(new StateFile(stateFile).load()?.tunables[SLEEP]).toBe('123')
+    expect(srv.stdout()).toContain('"msg":"stopped"')
+  })
+})
+
+/** The processes below `pid`, from /proc (Linux). */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // `pid (comm) state ppid …`: comm may hold spaces, so read after its closing parenthesis.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    } catch {
+      // It exited while being read.
+    }
+  }
+  const below = (p: number): number[] =>
+    [...parent].filter(([, pp]) => pp === p).flatMap(([c]) => [c, ...below(c)])
+  return below(pid)
+}
+
+const alive = (pid: number) => {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+describe('npm start', () => {
+  it('runs the server from the checkout; a SIGTERM to npm stops it, leaving no process behind', async () => {
+    const { srv } = await start({}, { command: ['npm', 'start'] })
+    expect(await status(`${srv.url}/readyz`)).toBe(200)
+    const below = descendants(srv.child.pid as number)
+    expect(below.length).toBeGreaterThan(0)
+
+    srv.child.kill('SIGTERM')
+    // npm passes the SIGTERM on to the server (`exec node …`: no shell between them) and
+    // exits with its code.
+    expect(await within(10_000, srv.exited, 'npm exit')).toEqual({ code: 0, signal: null })
+    await until('every process below npm gone', async () => !below.some(alive))
+    expect(await connectError(srv.port)).toBe('ECONNREFUSED')
     expect(srv.stdout()).toContain('"msg":"stopped"')
   })
 })
