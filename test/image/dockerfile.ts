@@ -1,7 +1,7 @@
 /**
  * A small Dockerfile reader for the tests: instructions with continuation lines joined,
  * grouped by stage, with ARG defaults substituted. Enough for the project's own Dockerfile
- * (no heredocs, no parser directives besides `syntax`).
+ * (no heredocs, no parser directives).
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -75,7 +75,7 @@ export function readDockerfile(path = join(ROOT, 'Dockerfile')): Stage[] {
   return stages
 }
 
-/** `KEY=value KEY2="v"` pairs of an ENV instruction. */
+/** `KEY=value KEY2="v"` pairs of an ENV or LABEL instruction. */
 export function envPairs(args: string): [string, string][] {
-  return [...args.matchAll(/(\w+)=("([^"]*)"|\S*)/g)].map((m) => [m[1], m[3] ?? m[2]])
+  return [...args.matchAll(/([\w.-]+)=("([^"]*)"|\S*)/g)].map((m) => [m[1], m[3] ?? m[2]])
 }

@@ -3,7 +3,8 @@
  * `npm run build` (with this checkout's node_modules linked in, instead of a second full
  * `npm ci`), then a fresh directory holding exactly what the final stage copies, the final
  * stage's `npm ci --omit=dev`, and its CMD run with its environment. This catches a runtime
- * import of a dev dependency, a file the image does not copy, and a broken HEALTHCHECK.
+ * import of a dev dependency, a file the image does not copy, and a HEALTHCHECK that is broken
+ * or probes another address than HOST and PORT say.
  */
 import { spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, symlinkSync } from 'node:fs'
@@ -69,6 +70,8 @@ describe('the final stage, outside Docker', () => {
     expect(existsSync(join(app, 'node_modules/fastify'))).toBe(true)
     expect(existsSync(join(app, 'node_modules/typescript'))).toBe(false)
     expect(existsSync(join(app, 'node_modules/vitest'))).toBe(false)
+    expect(existsSync(join(app, 'node_modules/tsx'))).toBe(false)
+    expect(existsSync(join(app, 'node_modules/esbuild'))).toBe(false)
     expect(existsSync(join(app, 'src'))).toBe(false)
   })
 
@@ -89,11 +92,17 @@ describe('the final stage, outside Docker', () => {
 
       const hc = args(final, 'HEALTHCHECK').at(-1) as string
       const probe = execForm(hc.slice(hc.indexOf('CMD') + 3).trim()) as string[]
-      const health = spawnSync(probe[0], probe.slice(1), {
-        env: { PATH: process.env.PATH, PORT: String(srv.port) },
-        timeout: 10_000,
-      })
-      expect(health.status).toBe(0)
+      const health = (env: Record<string, string>) =>
+        spawnSync(probe[0], probe.slice(1), {
+          env: { PATH: process.env.PATH, ...env },
+          timeout: 10_000,
+        }).status
+      const port = String(srv.port)
+      // The address the server listens on, loopback for a wildcard, and nothing else.
+      for (const HOST of ['127.0.0.1', '0.0.0.0', '::'])
+        expect(health({ HOST, PORT: port }), HOST).toBe(0)
+      expect(health({ HOST: '127.0.0.3', PORT: port })).toBe(1)
+      expect(health({ HOST: '127.0.0.1', PORT: String(srv.port === 1 ? 2 : 1) })).toBe(1)
 
       const put = await fetch(`${srv.url}/sys/kernel/mm/kscand/scan_sleep_ms`, {
         method: 'PUT',
@@ -106,11 +115,7 @@ describe('the final stage, outside Docker', () => {
       expect(new StateFile(stateFile).load()?.tunables).toEqual({
         '/sys/kernel/mm/kscand/scan_sleep_ms': '250',
       })
-      const failed = spawnSync(probe[0], probe.slice(1), {
-        env: { PATH: process.env.PATH, PORT: String(srv.port) },
-        timeout: 10_000,
-      })
-      expect(failed.status).toBe(1)
+      expect(health({ HOST: env.HOST, PORT: port })).toBe(1)
     } finally {
       srv.child.kill('SIGKILL')
     }
