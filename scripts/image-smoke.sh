@@ -46,13 +46,21 @@ ready() {
   done
   return 1
 }
-last_log() { $DOCKER logs --tail 1 "$1" 2>&1 | cut -c1-200; }
+# not_ready CONTAINER: why it is not ready, with its last log line.
+not_ready() {
+  if [ "$($DOCKER inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; then
+    why="not ready within ${BOUND_S}s"
+  else
+    why="exited with code $($DOCKER inspect -f '{{.State.ExitCode}}' "$1" 2>/dev/null)"
+  fi
+  echo "$why: $($DOCKER logs --tail 1 "$1" 2>&1 | cut -c1-200)"
+}
 now_ms() { date +%s%3N; }
 
 $DOCKER volume create "$NAME" >/dev/null || fail "cannot create a volume (is the engine up? DOCKER_HOST?)"
 $DOCKER run -d --name "$NAME" -e KSCAND_SIM_TOKEN="$TOKEN" -v "$NAME:/var/lib/kscand-sim" "$IMAGE" \
   >/dev/null || fail "docker run $IMAGE failed"
-ready "$NAME" || fail "/readyz did not answer 200 within ${BOUND_S}s: $(last_log "$NAME")"
+ready "$NAME" || fail "/readyz did not answer 200: $(not_ready "$NAME")"
 for p in /healthz /readyz; do
   r=$(http "$NAME" GET "$p")
   [ "${r%% *}" = 200 ] || fail "GET $p answered: $r"
@@ -84,7 +92,7 @@ want=$([ "${before#* }" = 250 ] && echo 300 || echo 250)
 r=$(http "$NAME" PUT "$TUNABLE" "$want")
 [ "${r%% *}" = 200 ] || fail "PUT $TUNABLE $want answered: $r"
 $DOCKER restart "$NAME" >/dev/null || fail "docker restart failed"
-ready "$NAME" || fail "not ready after docker restart: $(last_log "$NAME")"
+ready "$NAME" || fail "after docker restart: $(not_ready "$NAME")"
 after=$(http "$NAME" GET "$TUNABLE")
 [ "$after" = "200 $want" ] || fail "after docker restart $TUNABLE is '$after', written '$want'"
 ok "a written tunable survives docker restart ($TUNABLE ${before#* } -> $want)"
@@ -93,18 +101,18 @@ t0=$(now_ms)
 $DOCKER stop "$NAME" >/dev/null || fail "docker stop failed"
 took=$(($(now_ms) - t0))
 code=$($DOCKER inspect -f '{{.State.ExitCode}}' "$NAME")
-[ "$code" = 0 ] || fail "docker stop: exit code $code: $(last_log "$NAME")"
+[ "$code" = 0 ] || fail "docker stop: exit code $code: $($DOCKER logs --tail 1 "$NAME" 2>&1 | cut -c1-200)"
 [ "$took" -lt 10000 ] || fail "docker stop took ${took} ms"
 ok "docker stop takes ${took} ms, exit code 0"
 
 $DOCKER volume create "$NAME-uid" >/dev/null || fail "cannot create a volume"
 $DOCKER run -d --name "$NAME-uid" --user 12345:0 -e KSCAND_SIM_TOKEN="$TOKEN" \
   -v "$NAME-uid:/var/lib/kscand-sim" "$IMAGE" >/dev/null || fail "docker run --user 12345:0 failed"
-ready "$NAME-uid" || fail "--user 12345:0: not ready within ${BOUND_S}s: $(last_log "$NAME-uid")"
+ready "$NAME-uid" || fail "--user 12345:0: $(not_ready "$NAME-uid")"
 r=$(http "$NAME-uid" PUT "$TUNABLE" 250)
 [ "${r%% *}" = 200 ] || fail "--user 12345:0: PUT $TUNABLE answered: $r"
 $DOCKER restart "$NAME-uid" >/dev/null || fail "--user 12345:0: docker restart failed"
-ready "$NAME-uid" || fail "--user 12345:0: not ready after restart: $(last_log "$NAME-uid")"
+ready "$NAME-uid" || fail "--user 12345:0: after docker restart: $(not_ready "$NAME-uid")"
 owner=$($DOCKER exec "$NAME-uid" stat -c %u:%g /var/lib/kscand-sim/state.json 2>&1)
 after=$(http "$NAME-uid" GET "$TUNABLE")
 [ "$after" = "200 250" ] || fail "--user 12345:0: after restart $TUNABLE is '$after' (state file $owner)"
