@@ -182,13 +182,18 @@ describe('npm start', () => {
     const below = descendants(srv.child.pid as number)
     expect(below.length).toBeGreaterThan(0)
 
-    srv.child.kill('SIGTERM')
-    // npm passes the SIGTERM on to the server (`exec node …`: no shell between them) and
-    // exits with its code.
-    expect(await within(10_000, srv.exited, 'npm exit')).toEqual({ code: 0, signal: null })
-    await until('every process below npm gone', async () => !below.some(alive))
-    expect(await connectError(srv.port)).toBe('ECONNREFUSED')
-    expect(srv.stdout()).toContain('"msg":"stopped"')
+    try {
+      srv.child.kill('SIGTERM')
+      // npm passes the SIGTERM on to the server (`exec node …`: no shell between them) and
+      // exits with its code.
+      expect(await within(10_000, srv.exited, 'npm exit')).toEqual({ code: 0, signal: null })
+      await until('every process below npm gone', async () => !below.some(alive))
+      expect(await connectError(srv.port)).toBe('ECONNREFUSED')
+      expect(srv.stdout()).toContain('"msg":"stopped"')
+    } finally {
+      // Whatever a failure left behind.
+      for (const pid of below.filter(alive)) process.kill(pid, 'SIGKILL')
+    }
   })
 })
 
