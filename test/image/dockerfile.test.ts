@@ -123,7 +123,7 @@ describe('Dockerfile', () => {
     const argv = execForm(hc.slice(hc.indexOf('CMD') + 3).trim())
     expect(argv?.slice(0, 2)).toEqual(['node', '-e'])
     expect(argv?.[2]).toContain('/healthz')
-    // test/ops/image.test.ts runs it against a server with several HOST values.
+    // test/image/image.test.ts runs it against a server with several HOST values.
     expect(argv?.[2]).toContain('process.env.HOST')
     expect(argv?.[2]).toContain('process.env.PORT')
     expect(hc).toMatch(/--interval=\d+s --timeout=\d+s --start-period=\d+s --retries=\d+/)
