@@ -1,6 +1,6 @@
 /**
  * npm run docs (with scripts/sysfs-doc.ts): renders the configuration table (src/daemon/config.ts)
- * and the metrics list (src/metrics/metrics.ts) into README.md between their markers.
+ * and the metrics list (the families of src/metrics/) into README.md between their markers.
  * test/daemon/startup.test.ts and test/metrics/metrics.test.ts fail when either is stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -9,7 +9,8 @@ import { configTable } from '../src/daemon/config.ts'
 import { SimRunner } from '../src/host/runner.ts'
 import { DEMO_CONFIG } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
-import { Metrics, PREFIX } from '../src/metrics/metrics.ts'
+import { PREFIX } from '../src/metrics/family.ts'
+import { Metrics } from '../src/metrics/metrics.ts'
 
 export const README_PATH = fileURLToPath(new URL('../README.md', import.meta.url))
 
@@ -25,13 +26,13 @@ export function markers(name: keyof typeof SECTIONS): [string, string] {
   ]
 }
 
-/** Every kscand_sim_* family of the demo machine: name, type, labels and help. */
+/** Every family of the demo machine but the default ones: name, type, labels and help. */
 export function metricsTable(): string {
   const kernel = new Kernel({ ...DEMO_CONFIG, autostart: false })
   const runner = new SimRunner(kernel, { mode: 'paused' })
   const families = new Metrics({ kernel, runner }).registry
     .getMetricsAsArray()
-    .filter((m) => m.name.startsWith(PREFIX))
+    .filter((m) => m.name.startsWith(PREFIX) || m.name.startsWith('node_vmstat_'))
   runner.close()
   const cell = (s: string) => s.replaceAll('|', '\\|')
   const rows = families.map((m) => {

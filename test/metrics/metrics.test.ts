@@ -9,8 +9,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { metricsTable, README_PATH, section } from '../../scripts/ops-doc.ts'
+import { PAGE_SIZE } from '../../src/kernel/constants.ts'
 import { VMSTAT_NAMES } from '../../src/kernel/vmstat.ts'
-import { tunableMetric } from '../../src/metrics/metrics.ts'
+import { tunableSeries } from '../../src/metrics/kernel.ts'
 import { sysfsTable } from '../../src/sysfs/table.ts'
 import { until } from '../helpers/events.ts'
 import { buildOps, type OpsApp, tempDir } from '../helpers/process.ts'
@@ -93,23 +94,35 @@ describe('/metrics', () => {
     expect(r.status).toBe(0)
   })
 
-  it('has every vmstat counter, with the kernel value', () => {
+  it("has every vmstat counter under node_exporter's name and type, with the kernel value", () => {
     const s = samples(text)
     for (const name of VMSTAT_NAMES) {
-      expect(s.get(`${P}vmstat_${name}_total`), name).toBe(a.kernel.vmstat.get(name))
+      expect(s.get(`node_vmstat_${name}`), name).toBe(a.kernel.vmstat.get(name))
+      expect(text).toContain(`# TYPE node_vmstat_${name} untyped\n`)
+      expect(text).toContain(`# HELP node_vmstat_${name} /proc/vmstat information field ${name}.\n`)
     }
-    expect(s.get(`${P}vmstat_nr_kscand_mm_scans_total`)).toBeGreaterThan(0)
-    expect(s.get(`${P}vmstat_pgpromote_success_total`)).toBeGreaterThan(0)
+    expect(s.get('node_vmstat_nr_kscand_mm_scans')).toBeGreaterThan(0)
+    expect(s.get('node_vmstat_pgpromote_success')).toBeGreaterThan(0)
   })
 
-  it('has every tunable as a gauge, in base units', () => {
+  it('has every tunable as a gauge, in base units, ids as labels', () => {
     const s = samples(text)
     const files = sysfsTable(a.kernel).filter((f) => f.write)
     expect(files.length).toBeGreaterThanOrEqual(10)
-    for (const f of files) expect(s.has(P + tunableMetric(f.path).name), f.path).toBe(true)
-    expect(s.get(`${P}tunable_kscand_scan_sleep_seconds`)).toBe(0.04)
-    expect(s.get(`${P}tunable_kscand_mm_scan_period_seconds`)).toBe(2)
-    expect(s.get(`${P}tunable_numa_demotion_enabled`)).toBe(1)
+    for (const f of files) {
+      const series = tunableSeries(f.path)
+      const v = f.json()
+      const labels = Object.entries(series.labels(v)).map(([l, x]) => `${l}="${x}"`)
+      const key = labels.length ? `${series.name}{${labels.join(',')}}` : series.name
+      expect(s.get(key), f.path).toBe(series.value(v))
+    }
+    expect(s.get(`${P}tunable_scan_sleep_seconds`)).toBe(0.04)
+    expect(s.get(`${P}tunable_mm_scan_period_seconds`)).toBe(2)
+    expect(s.get(`${P}tunable_demotion_enabled`)).toBe(1)
+    expect(s.get(`${P}tunable_target_node_info{node="0"}`)).toBe(1)
+    expect(s.get(`${P}quirk{group="kmigrated",name="kmigrated_sticky_slot"}`)).toBe(1)
+    expect(s.get(`${P}tunable_numa_balancing_scan_size_bytes`)).toBe(256 * 2 ** 20)
+    expect(s.get(`${P}tunable_numa_balancing_scan_delay_seconds`)).toBe(1)
   })
 
   it('has threads, pages per node and tier, processes and their quality', () => {
@@ -120,8 +133,10 @@ describe('/metrics', () => {
     }
     for (const n of a.kernel.machine.nodes) {
       const at = `node="${n.id}",tier="${n.memtier}"`
-      expect(s.get(`${P}node_pages{${at},state="free"}`)).toBe(n.free)
-      expect(s.get(`${P}node_pages{${at},state="used"}`)).toBe(n.pages - n.free)
+      expect(s.get(`${P}node_memory_bytes{${at},state="free"}`)).toBe(n.free * PAGE_SIZE)
+      expect(s.get(`${P}node_memory_bytes{${at},state="used"}`)).toBe(
+        (n.pages - n.free) * PAGE_SIZE,
+      )
     }
     const tiers = a.kernel.machine.memoryTiers()
     expect(tiers).toHaveLength(2)
@@ -129,8 +144,8 @@ describe('/metrics', () => {
       const nodes = tier.nodes.map((id) => a.kernel.machine.nodes[id])
       const free = nodes.reduce((sum, n) => sum + n.free, 0)
       const used = nodes.reduce((sum, n) => sum + n.pages - n.free, 0)
-      expect(s.get(`${P}tier_pages{tier="${tier.id}",state="free"}`)).toBe(free)
-      expect(s.get(`${P}tier_pages{tier="${tier.id}",state="used"}`)).toBe(used)
+      expect(s.get(`${P}tier_memory_bytes{tier="${tier.id}",state="free"}`)).toBe(free * PAGE_SIZE)
+      expect(s.get(`${P}tier_memory_bytes{tier="${tier.id}",state="used"}`)).toBe(used * PAGE_SIZE)
     }
     const p = a.kernel.processList()[0]
     const stats = a.kernel.processStats(p.pid)
@@ -143,13 +158,21 @@ describe('/metrics', () => {
       (stats.meanLatencyNs as number) / 1e9,
       15,
     )
-    expect(s.get(`${P}virtual_time_seconds`)).toBe(20)
+    stats.pagesPerNode.forEach((pages, node) => {
+      const tier = a.kernel.machine.nodes[node].memtier
+      const where = `${at},node="${node}",tier="${tier}"`
+      expect(s.get(`${P}process_memory_bytes{${where}}`)).toBe(pages * PAGE_SIZE)
+    })
+    expect(stats.migration).not.toBeNull()
+    expect(s.get(`${P}process_migration_pending_pages{${at}}`)).toBe(stats.migration?.pending)
+    expect(s.get(`${P}virtual_seconds_total`)).toBe(20)
+    expect(s.get(`${P}build_info{version="0.1.0",node_version="${process.version}"}`)).toBe(1)
   })
 
   it('is listed in the README', () => {
     const readme = readFileSync(README_PATH, 'utf8')
     expect(section(readme, 'metrics'), 'README.md is stale: run npm run docs').toBe(metricsTable())
-    for (const family of text.matchAll(/^# TYPE (kscand_sim_\w+) /gm)) {
+    for (const family of text.matchAll(/^# TYPE ((?:kscand_sim|node_vmstat)_\w+) /gm)) {
       expect(readme).toContain(`| \`${family[1]}\` |`)
     }
   })
