@@ -5,7 +5,8 @@
 # naming what is missing.
 set -u
 TOOLS='
-promtool prometheus test/metrics/metrics.test.ts checks the /metrics exposition
+promtool prometheus test/metrics/metrics.test.ts and test/deploy/prometheus.test.ts check /metrics and deploy/prometheus
+prometheus prometheus test/deploy/prometheus-live.test.ts scrapes a live server with it
 chromium chromium   test/public/dashboard.test.ts drives the dashboard in it with playwright-core
 '
 # The packages whose command is missing, space-separated.
