@@ -321,6 +321,14 @@ export function processFamilies(k: Kernel, maxSeries: number): Family[] {
           ),
         ),
     },
+    {
+      name: `${PREFIX}process_target_node_info`,
+      type: 'gauge',
+      help: "Always 1; the node a process's pages are promoted to (mm->target_node) as a label.",
+      labels: ['pid', 'comm', 'node'],
+      read: () =>
+        stats().map(({ labels, s }) => [{ ...labels, node: String(s.target_node) }, 1] as const),
+    },
     ...PROCESS.map(
       ([name, type, help, pick]): Family => ({
         name: `${PREFIX}process_${name}`,

@@ -163,6 +163,7 @@ describe('/metrics', () => {
       const where = `${at},node="${node}",tier="${tier}"`
       expect(s.get(`${P}process_memory_bytes{${where}}`)).toBe(pages * PAGE_SIZE)
     })
+    expect(s.get(`${P}process_target_node_info{${at},node="${stats.target_node}"}`)).toBe(1)
     expect(stats.migration).not.toBeNull()
     expect(s.get(`${P}process_migration_pending_pages{${at}}`)).toBe(stats.migration?.pending)
     expect(s.get(`${P}virtual_seconds_total`)).toBe(20)
