@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { ROOT } from '../ops/helpers.ts'
+import { ROOT } from '../helpers/process.ts'
 
 const DIR = join(ROOT, 'deploy/grafana')
 /** Grafana's reference to the dashboard's datasource variable. */
