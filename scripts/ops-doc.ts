@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { configTable } from '../src/daemon/config.ts'
+import { VERSION } from '../src/daemon/version.ts'
 import { SimRunner } from '../src/host/runner.ts'
 import { DEMO_CONFIG } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
@@ -30,7 +31,7 @@ export function markers(name: keyof typeof SECTIONS): [string, string] {
 export function metricsTable(): string {
   const kernel = new Kernel({ ...DEMO_CONFIG, autostart: false })
   const runner = new SimRunner(kernel, { mode: 'paused' })
-  const families = new Metrics({ kernel, runner }).registry
+  const families = new Metrics({ kernel, runner, version: VERSION }).registry
     .getMetricsAsArray()
     .filter((m) => m.name.startsWith(PREFIX) || m.name.startsWith('node_vmstat_'))
   runner.close()

@@ -89,6 +89,7 @@ await server.register(app, {
   ops: {
     lifecycle,
     metrics: new Metrics({
+      version: VERSION,
       kernel,
       runner,
       persistence,

@@ -2,7 +2,6 @@
  * The figures of what hosts the kernel, one list per source: the clock (virtual time and how
  * the runner drives it), the build, the event stream and the state file.
  */
-import pkg from '../../package.json' with { type: 'json' }
 import { DISCONNECTS, type EventStreamStats } from '../events/protocol.ts'
 import type { Persistence } from '../host/persist.ts'
 import type { SimRunner } from '../host/runner.ts'
@@ -49,14 +48,15 @@ export function clockFamilies(k: Kernel, runner: SimRunner): Family[] {
   ]
 }
 
-export function buildFamilies(): Family[] {
+/** `version`: kscand-sim's, as `--version` prints it (the process hands it in). */
+export function buildFamilies(version: string): Family[] {
   return [
     {
       name: `${PREFIX}build_info`,
       type: 'gauge',
       help: 'Always 1; the version of kscand-sim and of the Node.js that runs it as labels.',
       labels: ['version', 'node_version'],
-      read: () => [[{ version: pkg.version, node_version: process.version }, 1]],
+      read: () => [[{ version, node_version: process.version }, 1]],
     },
   ]
 }

@@ -30,6 +30,8 @@ export interface MetricsSources {
   readonly kernel: Kernel
   readonly runner: SimRunner
   readonly persistence?: Persistence | null
+  /** kscand-sim's version, for build_info (src/daemon/version.ts). */
+  readonly version: string
   /**
    * Processes (lowest pids first) that get per-process series; the others are counted in
    * `processes_omitted`, so a scrape costs the same at 4 000 processes as at this many.
@@ -64,7 +66,7 @@ export class Metrics {
       ...numaBalancingFamilies(k),
       ...processFamilies(k, src.maxProcessSeries ?? DEFAULT_METRICS_MAX_PROCESSES),
       ...clockFamilies(k, src.runner),
-      ...buildFamilies(),
+      ...buildFamilies(src.version),
       ...eventStreamFamilies(() => this.eventStream?.() ?? null),
       ...stateFileFamilies(src.persistence ?? null),
     ])

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { Lifecycle } from '../../src/daemon/lifecycle.ts'
+import { VERSION } from '../../src/daemon/version.ts'
 import { type RunMode, SimRunner } from '../../src/host/runner.ts'
 import { type BrowserPolicy, LOOPBACK_POLICY } from '../../src/http/browsers.ts'
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../../src/kernel/demo.ts'
@@ -118,7 +119,7 @@ export async function buildDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     events: { statsMs: opts.statsMs },
     ops: {
       lifecycle,
-      metrics: new Metrics({ kernel, runner }),
+      metrics: new Metrics({ kernel, runner, version: VERSION }),
       maxEventLoopDelayMs: 0,
       writeRateLimit: 0,
     },

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { afterEach } from 'vitest'
 import { Lifecycle } from '../../src/daemon/lifecycle.ts'
+import { VERSION } from '../../src/daemon/version.ts'
 import { EventHub } from '../../src/events/hub.ts'
 import { boot, type MachineConfig } from '../../src/host/boot.ts'
 import type { Persistence } from '../../src/host/persist.ts'
@@ -207,7 +208,7 @@ export async function buildOps(opts: OpsAppOptions = {}): Promise<OpsApp> {
   })
   const runner = new SimRunner(kernel, { mode: 'paused' })
   const lifecycle = new Lifecycle()
-  const metrics = new Metrics({ kernel, runner, persistence })
+  const metrics = new Metrics({ kernel, runner, persistence, version: VERSION })
   const events = new EventHub(kernel, { files })
   const { server } = await appServer({
     frameworkErrors: true,
