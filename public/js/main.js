@@ -3,8 +3,8 @@
  * more for the tail of events (tail.js), and the REST API for everything the user changes.
  *
  * The main stream starts with a snapshot; `stats` (every second) brings counters, rates, the
- * threads and every process as GET /processes/PID shows it (occupancy, quality, scan and
- * migration state); events bring what changed in between: thread starts and stops, and
+ * threads, the NUMA balancing mode and hot thresholds, and every process as GET /processes/PID
+ * shows it (occupancy, quality, scan, migration and NUMA balancing state); events bring what changed in between: thread starts and stops, and
  * every write anyone makes (`sysfs:sysfs_write`: sysfs files, time, threads, processes).
  * The page reads nothing else while it runs: only GET /sim after each snapshot.
  *
@@ -14,6 +14,7 @@
 import { api, auth } from './api.js'
 import { compact, PALETTE, TimeChart } from './charts.js'
 import { el, secs, setText } from './dom.js'
+import { NumabCard } from './numab.js'
 import { NodeList, ProcessTable, spawnForm } from './processes.js'
 import { EventStream } from './stream.js'
 import { Tail } from './tail.js'
@@ -59,6 +60,7 @@ const state = {
 }
 
 const threads = new ThreadCards($('threads'), () => state.now)
+const numab = new NumabCard($('threads'))
 const tunables = new TunablesForm($('tunables'))
 const nodeList = new NodeList($('nodes'))
 /**
@@ -182,6 +184,7 @@ function onStats(m) {
     if (node) node.free = n.free
   }
   for (const t of m.threads) threads.update(t)
+  numab.update(m, state.rates)
   state.processes = new Map(m.processes.filter((p) => !exited.has(p.pid)).map((p) => [p.pid, p]))
   renderProcesses()
   renderCounters()

@@ -21,6 +21,8 @@ const COLUMNS = [
   'promoted',
   'pending',
   'period',
+  'numab',
+  'finish',
 ]
 
 /** A workload spec as a short label: `zipf θ=0.99`, `hotset 10% (90% of accesses)`. */
@@ -37,6 +39,13 @@ export function workloadLabel(w) {
     default:
       return w.pattern
   }
+}
+
+/** A closed loop's time to finish, or how far it got; '—' for a fixed-rate process. */
+function finishLabel(loop) {
+  if (!loop) return '—'
+  if (loop.timeToFinishMs !== null) return `${(loop.timeToFinishMs / 1000).toFixed(3)} s`
+  return `${pct(loop.done / loop.accesses)} done`
 }
 
 /** A bar of pages per node, coloured by tier, with the counts below it. */
@@ -100,6 +109,8 @@ export class ProcessTable {
       setText(c.promoted, p.promoted.toLocaleString('en'))
       setText(c.pending, p.migration ? p.migration.pending.toLocaleString('en') : '—')
       setText(c.period, p.scan ? `${p.scan.scan_period} ms` : '—')
+      setText(c.numab, p.numa ? `${((p.numa.scanNs + p.numa.faultNs) / 1e6).toFixed(1)} ms` : '—')
+      setText(c.finish, finishLabel(p.closedLoop))
       this.tbody.append(r.row)
     })
     for (const [pid, r] of this.rows) {

@@ -13,7 +13,7 @@ import { type Filter, passes } from './filter.ts'
 import { traceLine, writeEventJson } from './format.ts'
 import { CLOSE, type Disconnect, type EventStreamStats } from './protocol.ts'
 import { type EventRing, scratchEvent } from './ring.ts'
-import { occupancy, StatsSampler, threads } from './state.ts'
+import { occupancy, StatsSampler, statsNodes, threads } from './state.ts'
 
 export const MAX_BATCH_EVENTS = 1000
 export const MAX_BATCH_BYTES = 64 * 1024
@@ -399,9 +399,10 @@ export abstract class FanOut {
         now: k.now,
         seq: this.ring.last,
         ...s,
+        numa_balancing: k.numab.mode,
         threads: threads(k),
         processes: occupancy(k),
-        nodes: k.machine.nodes.map((n) => ({ id: n.id, free: n.free })),
+        nodes: statsNodes(k),
         subscribers: this.members.size,
       }),
     )

@@ -11,7 +11,7 @@ import { Thread } from '../schemas/threads.ts'
 import type { SysfsFile } from '../sysfs/file.ts'
 import { GLOB_RE } from './filter.ts'
 import { FULL_NAMES } from './format.ts'
-import { Counters, Node, Occupancy, Rates, Tracing, tunablesSchema } from './state.ts'
+import { Counters, Node, Occupancy, Rates, StatsNode, Tracing, tunablesSchema } from './state.ts'
 
 export const MIN_BATCH_MS = 50
 export const MAX_BATCH_MS = 1000
@@ -260,14 +260,19 @@ export const Stats = z
     seq: Seq.describe('newest event in the ring'),
     counters: Counters,
     rates: Rates,
+    numa_balancing: z
+      .number()
+      .int()
+      .describe('the NUMA balancing mode (/proc/sys/kernel/numa_balancing)'),
     threads: z.array(Thread).describe('as GET /threads shows them'),
     processes: z.array(Occupancy),
-    nodes: z.array(z.object({ id: z.number().int(), free: z.number().int() })),
+    nodes: z.array(StatsNode),
     subscribers: z.number().int(),
   })
   .describe(
-    'Periodic figures for charts and cards: counters, rates, threads, and per process its ' +
-      'tier occupancy, quality, scan and migration state.',
+    'Periodic figures for charts and cards: counters, rates, threads, the NUMA balancing ' +
+      'mode and hot thresholds, and per process its tier occupancy, quality, scan, migration ' +
+      'and NUMA balancing state.',
   )
 
 export const Reset = z

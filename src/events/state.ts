@@ -118,6 +118,27 @@ export class StatsSampler {
   }
 }
 
+export const StatsNode = z.object({
+  id: z.number().int(),
+  free: z.number().int(),
+  hotThresholdMs: z
+    .number()
+    .nullable()
+    .describe(
+      'NUMA balancing: the hot threshold of a top-tier node (nbp_threshold, else ' +
+        'hot_threshold_ms); null on a slow-tier node',
+    ),
+})
+
+/** The nodes as `stats` carries them: what changes as the simulation runs. */
+export function statsNodes(k: Kernel): z.infer<typeof StatsNode>[] {
+  return k.machine.nodes.map((n) => ({
+    id: n.id,
+    free: n.free,
+    hotThresholdMs: n.toptier ? k.numab.threshold(n.id) : null,
+  }))
+}
+
 /** The processes as `stats` carries them. */
 export function occupancy(k: Kernel): z.infer<typeof Occupancy>[] {
   const top = k.machine.nodes.map((n) => n.toptier)

@@ -263,6 +263,23 @@ describe('stats', () => {
       expect(toptierShare).toBeGreaterThanOrEqual(0)
     }
   })
+
+  it('carries the NUMA balancing mode and the hot threshold of each top-tier node', async () => {
+    s = await serve({ hub: { statsMs: 30 } })
+    const c = await Client.open(s.url)
+    await c.waitFor((m) => m.type === 'snapshot', 'snapshot')
+    const put = (url: string, payload: string) => s.server.inject({ method: 'PUT', url, payload })
+    expect(
+      (await put('/sys/kernel/debug/sched/numa_balancing/hot_threshold_ms', '500')).statusCode,
+    ).toBe(200)
+    expect((await put('/proc/sys/kernel/numa_balancing', '2')).statusCode).toBe(200)
+    await pump(s, 1000, [c])
+    const now = s.kernel.now
+    const stats = await c.waitFor((m) => m.type === 'stats' && m.now === now, 'stats at the end')
+    expect(stats.numa_balancing).toBe(2)
+    // Nodes 0 and 1 are DRAM, node 2 CXL; within the first minute no threshold was adjusted.
+    expect(stats.nodes.map((n: Msg) => n.hotThresholdMs)).toEqual([500, 500, null])
+  })
 })
 
 describe('a client that stops reading', () => {

@@ -219,6 +219,57 @@ describe('the dashboard in Chromium', () => {
     expect(daemon.kernel.processList().map((p) => p.pid)).not.toContain(pid)
   })
 
+  it('shows NUMA balancing beside kscand: the mode, hint faults/s, thresholds, time to finish', async () => {
+    await waitForBody(page, (d) => d.connection === 'live' && Number(d.stats) > 0, 'the stream')
+    const card = page.locator('#numab')
+    await expect.poll(() => card.getAttribute('data-mode'), WAIT).toBe('0')
+    expect(await page.locator('#numab-thresholds').textContent()).toBe(
+      'node0 1000 ms, node1 1000 ms',
+    )
+    // The demo's processes all have numactl policies, which task_numa_work skips: a closed
+    // loop under the default policy with its pages on CXL (node 2), slow enough (4000
+    // accesses/s over 16 384 pages) that its hint faults spread over the seconds after a scan.
+    const spawned = await fetch(`http://127.0.0.1:${port}/processes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({
+        comm: 'abench',
+        size: 64 * 2 ** 20,
+        policy: { mode: 'local', memNode: 2 },
+        closedLoop: { threads: 1, thinkNs: 250_000, accesses: 16_000 },
+      }),
+    })
+    expect(spawned.status).toBe(201)
+    const { pid } = (await spawned.json()) as { pid: number }
+    const cell = (col: string) =>
+      page.locator(`#process-rows tr[data-pid="${pid}"] td[data-col="${col}"]`)
+    await expect.poll(() => cell('finish').textContent(), WAIT).toBe('0.0% done')
+    expect(await cell('numab').textContent()).toBe('—')
+
+    // curl -d 2 http://…/proc/sys/kernel/numa_balancing
+    const write = await fetch(`http://127.0.0.1:${port}/proc/sys/kernel/numa_balancing`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '2',
+    })
+    expect(write.status).toBe(200)
+    await expect.poll(() => card.getAttribute('data-mode'), WAIT).toBe('2')
+    expect(await card.locator('.badge').textContent()).toBe('2: MEMORY_TIERING')
+
+    // The first scan comes ≈ 1 s of CPU time plus 1 s after exec; its hint faults follow.
+    await step(3000)
+    expect(await rate('numab-hint-faults')).toBeGreaterThan(0)
+    const faults = page.locator('#vmstat tr[data-counter="numa_hint_faults"] td').first()
+    expect(Number((await faults.textContent())?.replace(/,/g, ''))).toBeGreaterThan(0)
+    // DRAM has room, so pgdat_free_space_enough() promotes without counting candidates.
+    expect(await rate('numab-candidates')).toBe(0)
+    expect(Number.parseFloat((await cell('numab').textContent()) ?? '')).toBeGreaterThan(0)
+    // The budget is spent ≈ 4.2 s after exec (the stalls of the faults included): the row
+    // says when.
+    await step(1500)
+    expect(await cell('finish').textContent()).toMatch(/^4\.\d{3} s$/)
+  })
+
   it('shows the tail as trace_pipe text', async () => {
     await page.check('input[name="view"][value="text"]')
     await page.waitForSelector('#trace-pipe:not([hidden])', WAIT)
