@@ -4,8 +4,22 @@
  * simulation's hot path.
  */
 import { nextAccessAfter } from './access.ts'
-import { type MmStruct, PG_IDLE, PG_INVALID, PG_LRU, PG_REFERENCED, PG_YOUNG } from './mm.ts'
-import { EXP1, EXP1_SHIFT, MEAN_GAP_MS, NEVER } from './rate.ts'
+import type { MmStruct } from './mm.ts'
+import * as mmConst from './mm.ts'
+import * as rate from './rate.ts'
+
+// Module-local copies of the imported constants, as in numa-balancing.ts: imported bindings
+// are read through the module loader's getters in some hosts (tsx), which slowed the loop
+// (BENCHMARKS.md). The random state is an int32 from the start, as the loop keeps it.
+const PG_IDLE = mmConst.PG_IDLE
+const PG_INVALID = mmConst.PG_INVALID
+const PG_LRU = mmConst.PG_LRU
+const PG_REFERENCED = mmConst.PG_REFERENCED
+const PG_YOUNG = mmConst.PG_YOUNG
+const EXP1 = rate.EXP1
+const EXP1_SHIFT = rate.EXP1_SHIFT
+const MEAN_GAP_MS = rate.MEAN_GAP_MS
+const NEVER = rate.NEVER
 
 /** Indices into the `out` array of walkPtes(). */
 export const W_VISITED = 0
@@ -49,7 +63,9 @@ export function walkPtes(
   const rateQ = mm.rateQ
   const nextAccess = mm.nextAccess
   const poisson = mm.sweepMs === 0
-  let rng = mm.rng[0]
+  const exp1 = EXP1
+  const gap = MEAN_GAP_MS
+  let rng = mm.rng[0] | 0
   let nrToScan = out[W_NR_TO_SCAN]
   let top = 0
   let slow = 0
@@ -72,7 +88,7 @@ export function walkPtes(
       if (poisson) {
         // nextAccessAfter()'s Poisson draw with the generator state kept in a local.
         rng = (Math.imul(rng, 1664525) + 1013904223) | 0
-        const next = nowRel + Math.ceil(EXP1[rng >>> EXP1_SHIFT] * MEAN_GAP_MS[q])
+        const next = nowRel + Math.ceil(exp1[rng >>> EXP1_SHIFT] * gap[q])
         nextAccess[i] = Math.min(next, NEVER)
       } else {
         nextAccess[i] = nextAccessAfter(mm, i, nowRel)
