@@ -106,7 +106,9 @@ describe('the dashboard in Chromium', () => {
         { width: 390, height: 844 },
       ]) {
         await page.setViewportSize(viewport)
-        expect(await overflow(), `${viewport.width} px`).toBe(0)
+        // The charts follow the new width from a ResizeObserver callback, a frame or more after
+        // the resize: what must hold is the settled layout, not the frame in between.
+        await expect.poll(overflow, { message: `${viewport.width} px`, timeout: 5_000 }).toBe(0)
         for (const id of ['thread-kmigrated-toggle', 'sim-step', 'spawn']) {
           const box = await page.locator(`#${id}`).boundingBox()
           expect(box, id).not.toBeNull()
