@@ -231,7 +231,7 @@ export class Kernel implements KscandContext {
   /**
    * fork(): the child gets the parent's layout, policy and workload with a seed of its own.
    * Simplification: the child's pages are its own from the start (as after copy-on-write
-   * has broken every page), so they are not folio_maybe_mapped_shared().
+   * has broken every page), so they are not folio_maybe_mapped_shared(); its PTEs start old.
    */
   fork(pid: number): Process {
     const parent = this.process(pid)
@@ -286,8 +286,12 @@ export class Kernel implements KscandContext {
       mm.sweepStartRel = nowRel
     }
     mm.nextAccess.fill(NEVER)
-    // Faulting a page in leaves its PTE young.
-    for (let i = 0; i < accessed.length; i++) mm.nextAccess[accessed.at(i)] = nowRel
+    // Faulting a page in leaves its PTE young; fork's copy_present_pte() makes the child's
+    // PTEs old (pte_mkold), so a child's page is young again at its first access.
+    for (let i = 0; i < accessed.length; i++) {
+      const page = accessed.at(i)
+      mm.nextAccess[page] = parent ? nextAccessAfter(mm, page, nowRel) : nowRel
+    }
     for (const v of vmas) mm.flags.fill(v.initialFlags(), v.first, v.first + v.nrPages)
     for (let n = 0; n < used.length; n++) {
       this.machine.nodes[n].free -= used[n]

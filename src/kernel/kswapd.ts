@@ -62,28 +62,31 @@ export class Kswapd {
     const node = this.k.machine.nodes[this.nid]
     let fruitless = 0
     while (this.k.demotion_enabled && node.free < node.wmarkPromo) {
-      const { demoted, examined, walked, blocked } = this.shrink(t)
+      const onNode = node.pages - node.free
+      if (onNode === 0) break
+      const { demoted, visited, blocked } = this.shrink(t)
       if (blocked) break
-      fruitless = demoted > 0 ? 0 : fruitless + examined
-      // Two sweeps of every page without a victim: everything left is referenced or pinned.
-      // (A batch of pages all on other nodes examines none of this node's: go on.)
-      if (fruitless > 2 * this.k.totalPages() || walked === 0) break
+      fruitless = demoted > 0 ? 0 : fruitless + visited
+      // Two sweeps of the node's pages without a victim: everything left is referenced or
+      // pinned. (A batch may walk only pages on other nodes: that ends nothing.)
+      if (fruitless >= 2 * onNode) break
       if (t.needResched()) yield RESCHED
     }
   }
 
-  /** One batch of the clock: demote up to SWAP_CLUSTER_MAX unreferenced pages. */
-  private shrink(t: Kthread): {
-    demoted: number
-    examined: number
-    walked: number
-    blocked: boolean
-  } {
+  /**
+   * One batch of the clock: demote up to SWAP_CLUSTER_MAX unreferenced pages. The clock walks
+   * the processes' pages, so it skips those on other nodes (not on this node's LRU) and, as
+   * isolate_lru_folios() never sees them, non-LRU and unevictable folios: `visited` counts
+   * this node's pages walked, `scanned` the evictable LRU folios (pgscan_kswapd).
+   */
+  private shrink(t: Kthread): { demoted: number; visited: number; blocked: boolean } {
     const { k, nid } = this
     const procs = k.processList()
     const nowRel = k.sched.now - k.timeBase
     let demoted = 0
-    let examined = 0
+    let visited = 0
+    let scanned = 0
     let budget = SCAN_BATCH
     let blocked = false
     for (let n = 0; n < procs.length && budget > 0 && demoted < SWAP_CLUSTER_MAX && !blocked; n++) {
@@ -91,12 +94,15 @@ export class Kswapd {
       const mm = procs[this.hand].mm
       const { node, flags, nextAccess } = mm
       let i = mm.kswapdHand
+      // None of this mm's pages is on the node: nothing of it is on the node's LRU.
+      if (mm.pagesOnNode[nid] === 0) i = mm.nrPages
       for (; i < mm.nrPages && budget > 0 && demoted < SWAP_CLUSTER_MAX; i++) {
         budget--
         if (node[i] !== nid) continue
-        examined++
+        visited++
         let f = flags[i]
         if (!(f & PG_LRU) || f & PG_UNEVICTABLE) continue
+        scanned++
         // folio_referenced(): test-and-clear the A bit; a referenced folio loses PG_idle.
         let referenced = nextAccess[i] <= nowRel
         if (referenced) {
@@ -128,11 +134,11 @@ export class Kswapd {
       }
     }
     const v = k.vmstat.v
-    v[VM.pgscan_kswapd] += examined
+    v[VM.pgscan_kswapd] += scanned
     v[VM.pgdemote_kswapd] += demoted
     v[VM.pgmigrate_success] += demoted
-    t.charge(examined * k.costs.reclaimScanNs + demoted * k.costs.migrateNs, examined)
-    return { demoted, examined, walked: SCAN_BATCH - budget, blocked }
+    t.charge(scanned * k.costs.reclaimScanNs + demoted * k.costs.migrateNs, SCAN_BATCH - budget)
+    return { demoted, visited, blocked }
   }
 
   /** The nearest slow-tier node that can still allocate above its min watermark. */
