@@ -26,7 +26,7 @@ const PRCTL_OPTIONS = { PR_SET_PTE_A_SCAN_SCALE, PR_GET_PTE_A_SCAN_SCALE } as co
 
 function psTable(rows: readonly ProcessSummary[]): string {
   return columns([
-    ['PID', 'PPID', 'COMM', 'RSS_KB', 'PAGES_PER_NODE', 'SCALE', 'TOPTIER_HIT'],
+    ['PID', 'PPID', 'COMM', 'RSS_KB', 'PAGES_PER_NODE', 'SCALE', 'TOPTIER_HIT', 'STALLED'],
     ...rows.map((p) => [
       String(p.pid),
       p.ppid === null ? '-' : String(p.ppid),
@@ -35,6 +35,7 @@ function psTable(rows: readonly ProcessSummary[]): string {
       p.pagesPerNode.join('/'),
       String(p.pte_scan_scale),
       p.topTierHitRatio === null ? '-' : `${(p.topTierHitRatio * 100).toFixed(1)}%`,
+      p.stall?.cause ?? '-',
     ]),
   ])
 }
@@ -102,8 +103,16 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     (req, reply) => {
       const d = processDetail(kernel, lookupProcess(kernel, req.params.pid))
-      const { scan, migration, pagesPerNode, ...rest } = d
-      const flat = { ...rest, pagesPerNode: pagesPerNode.join('/'), ...scan, ...migration }
+      const { scan, migration, pagesPerNode, stall, ...rest } = d
+      const flat = {
+        ...rest,
+        pagesPerNode: pagesPerNode.join('/'),
+        ...scan,
+        ...migration,
+        stalled: stall?.cause,
+        stall_reason: stall?.reason,
+        stall_remedy: stall?.remedy,
+      }
       sendRepresentation(req, reply, keyValueText(flat), () => d)
     },
   )

@@ -26,7 +26,7 @@ import { TOKEN_PROTOCOL } from '../src/http/auth.ts'
 import { DEMO_CONFIG } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { EVENTS } from '../src/kernel/trace.ts'
-import { ProcessDetail, WorkloadSpecSchema } from '../src/schemas/processes.ts'
+import { ProcessDetail, PromotionStall, WorkloadSpecSchema } from '../src/schemas/processes.ts'
 import { Thread } from '../src/schemas/threads.ts'
 import { sysfsTable } from '../src/sysfs/table.ts'
 
@@ -67,6 +67,7 @@ export function generateAsyncapi(): string {
     Thread,
     ProcessDetail,
     WorkloadSpec: WorkloadSpecSchema,
+    PromotionStall,
     ...Object.fromEntries(Object.entries(messages).map(([m, s]) => [schemaName(m), s])),
     ...Object.fromEntries(
       EVENT_SCHEMAS.map((s, i) => [`${EVENTS[i].system}.${EVENTS[i].name}`, s]),

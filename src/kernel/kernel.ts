@@ -18,7 +18,7 @@ import {
   PR_SET_PTE_A_SCAN_SCALE,
 } from './constants.ts'
 import { checkInt, checkNumber, einval, KernelError } from './errors.ts'
-import { Kmigrated } from './kmigrated.ts'
+import { Kmigrated, type PromotionStall } from './kmigrated.ts'
 import { Kscand, type KscandContext } from './kscand.ts'
 import { Kswapd } from './kswapd.ts'
 import { DEFAULT_TOPOLOGY, Machine } from './machine.ts'
@@ -639,6 +639,7 @@ export class Kernel implements KscandContext {
             timeToFinishMs: loop.timeToFinishMs,
           }
         : null,
+      stall: this.kmigrated.stall(mm),
     }
   }
 }
@@ -698,4 +699,6 @@ export interface ProcessStats {
     finishedAt: number | null
     timeToFinishMs: number | null
   } | null
+  /** Why its pages are not being promoted, when they are not. */
+  stall: PromotionStall | null
 }

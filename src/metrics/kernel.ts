@@ -6,6 +6,7 @@
  */
 import { PAGE_SIZE } from '../kernel/constants.ts'
 import type { Kernel, ProcessStats } from '../kernel/kernel.ts'
+import { STALL_CAUSES } from '../kernel/kmigrated.ts'
 import { VMSTAT_NAMES } from '../kernel/vmstat.ts'
 import type { SysfsFile } from '../sysfs/file.ts'
 import { sysfsTable } from '../sysfs/table.ts'
@@ -328,6 +329,19 @@ export function processFamilies(k: Kernel, maxSeries: number): Family[] {
       labels: ['pid', 'comm', 'node'],
       read: () =>
         stats().map(({ labels, s }) => [{ ...labels, node: String(s.target_node) }, 1] as const),
+    },
+    {
+      name: `${PREFIX}promotion_stalled`,
+      type: 'gauge',
+      help:
+        'A process whose slow-tier pages are not promoted, by cause (GET /processes/PID says ' +
+        `why and names the switch): ${STALL_CAUSES.join(', ')}. 1 while it lasts; no sample ` +
+        'otherwise.',
+      labels: ['pid', 'comm', 'cause'],
+      read: () =>
+        stats().flatMap(({ labels, s }) =>
+          s.stall ? [[{ ...labels, cause: s.stall.cause }, 1] as const] : [],
+        ),
     },
     ...PROCESS.map(
       ([name, type, help, pick]): Family => ({

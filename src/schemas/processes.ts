@@ -9,6 +9,7 @@ import {
   PR_GET_PTE_A_SCAN_SCALE,
   PR_SET_PTE_A_SCAN_SCALE,
 } from '../kernel/constants.ts'
+import { STALL_CAUSES } from '../kernel/kmigrated.ts'
 import { VMA_KINDS } from '../kernel/spec.ts'
 
 const Bytes = z
@@ -106,6 +107,24 @@ export const ProcessSpecSchema = z
   })
   .meta({ id: 'ProcessSpec' })
 
+export const PromotionStall = z
+  .object({
+    cause: z.enum(STALL_CAUSES).describe('why its slow-tier pages are not promoted'),
+    pending: z.number().int().describe('entries on its migration list'),
+    servicing: z
+      .number()
+      .int()
+      .nullable()
+      .describe('sticky_slot: the pid of the mm kmigrated drains instead'),
+    node: z.number().int().nullable().describe('target_node_full: the full node'),
+    reason: z.string().describe('the cause in a sentence'),
+    remedy: z.string().nullable().describe('the switch that ends it, if one does'),
+  })
+  .describe('null while its hot pages are promoted (or it has none on the slow tier)')
+  .meta({ id: 'PromotionStall' })
+
+export type PromotionStall = z.infer<typeof PromotionStall>
+
 export const ProcessSummary = z
   .object({
     pid: z.number().int(),
@@ -117,6 +136,7 @@ export const ProcessSummary = z
     pagesPerNode: z.array(z.number()),
     pte_scan_scale: z.number().int(),
     topTierHitRatio: z.number().nullable(),
+    stall: PromotionStall.nullable(),
   })
   .meta({ id: 'ProcessSummary' })
 

@@ -109,6 +109,13 @@ function kscandFiles(k: Kernel): SysfsFile[] {
   ]
 }
 
+/** The file of a quirk switch. */
+export function quirkPath(name: (typeof QUIRK_NAMES)[number]): string {
+  return `${KMIGRATED}/quirks/${name}`
+}
+
+export const DEMOTION_ENABLED = '/sys/kernel/mm/numa/demotion_enabled'
+
 function kmigratedFiles(k: Kernel): SysfsFile[] {
   const ext =
     'Extension: kscand-sim only, not a file of the V3 series (which has no kmigrated knobs).'
@@ -127,7 +134,7 @@ function kmigratedFiles(k: Kernel): SysfsFile[] {
     }),
     ...QUIRK_NAMES.map((name) =>
       knob({
-        path: `${KMIGRATED}/quirks/${name}`,
+        path: quirkPath(name),
         parser: 'kstrtobool',
         extension: true,
         doc:
@@ -146,7 +153,7 @@ function kmigratedFiles(k: Kernel): SysfsFile[] {
 function numaFiles(k: Kernel): SysfsFile[] {
   return [
     knob({
-      path: '/sys/kernel/mm/numa/demotion_enabled',
+      path: DEMOTION_ENABLED,
       parser: 'kstrtobool',
       doc:
         'Demote pages from the top tier to slower tiers during reclaim (kswapd), before swap. ' +

@@ -6,15 +6,56 @@
 import { PAGE_SIZE } from '../kernel/constants.ts'
 import { KernelError } from '../kernel/errors.ts'
 import type { Kernel } from '../kernel/kernel.ts'
+import type { PromotionStall as KernelStall } from '../kernel/kmigrated.ts'
 import type { Process } from '../kernel/mm.ts'
 import type { VmaKind } from '../kernel/spec.ts'
-import type { ProcessDetail, ProcessSummary } from '../schemas/processes.ts'
+import type { ProcessDetail, ProcessSummary, PromotionStall } from '../schemas/processes.ts'
 import { rangeList } from '../sysfs/file.ts'
+import { DEMOTION_ENABLED, quirkPath } from '../sysfs/table.ts'
 
 /** The process a URL's pid names; anything but a known decimal pid is ESRCH. */
 export function lookupProcess(kernel: Kernel, pid: string): Process {
   if (!/^[1-9]\d{0,9}$/.test(pid)) throw new KernelError('ESRCH', `no such process: ${pid}`)
   return kernel.process(Number(pid))
+}
+
+/** The kernel's diagnosis of a stalled promotion, in words, with the switch that ends it. */
+export function stallView(kernel: Kernel, stall: KernelStall | null): PromotionStall | null {
+  if (!stall) return null
+  const sticky = `write 0 to ${quirkPath('kmigrated_sticky_slot')} (kmigrated goes round-robin)`
+  const { pending } = stall
+  const text = (reason: string, remedy: string | null) => ({ ...stall, reason, remedy })
+  switch (stall.cause) {
+    case 'kmigrated_stopped':
+      return text(
+        `kmigrated is stopped: ${pending} pages wait on the migration list`,
+        'POST /threads/kmigrated/start',
+      )
+    case 'sticky_slot': {
+      const pid = stall.servicing as number
+      return text(
+        `kmigrated drains only pid ${pid} (${kernel.process(pid).comm}), the first mm that ` +
+          `got a migration list, until it exits (V3 quirk 4, faithful): ${pending} pages wait`,
+        sticky,
+      )
+    }
+    case 'target_node_full': {
+      const node = kernel.machine.nodes[stall.node as number]
+      const demotion = kernel.demotion_enabled
+      return text(
+        `target node ${node.id} is at its high watermark (${node.free} pages free, high ` +
+          `${node.wmarkHigh}): promotions fail with rc 11 ` +
+          (demotion ? 'until kswapd demotes' : 'and demotion is off'),
+        demotion ? null : `write 1 to ${DEMOTION_ENABLED}`,
+      )
+    }
+    case 'migrate_info_full':
+      return text(
+        `kscand can queue none of its pages: all ${kernel.maxMigrateInfo} ` +
+          'kscand_migrate_info entries are taken (GFP_NOWAIT fails)',
+        kernel.quirks.kmigrated_sticky_slot ? sticky : null,
+      )
+  }
 }
 
 export function processSummary(kernel: Kernel, p: Process): ProcessSummary {
@@ -29,11 +70,12 @@ export function processSummary(kernel: Kernel, p: Process): ProcessSummary {
     pagesPerNode: s.pagesPerNode,
     pte_scan_scale: s.pte_scan_scale,
     topTierHitRatio: s.topTierHitRatio,
+    stall: stallView(kernel, s.stall),
   }
 }
 
 export function processDetail(kernel: Kernel, p: Process): ProcessDetail {
-  const { pid: _pid, comm: _comm, ...s } = kernel.processStats(p.pid)
+  const { pid: _pid, comm: _comm, stall: _stall, ...s } = kernel.processStats(p.pid)
   return { ...processSummary(kernel, p), ...s, accessRate: p.accessRate }
 }
 

@@ -12,7 +12,7 @@ import {
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../../src/kernel/demo.ts'
 import { Kernel } from '../../src/kernel/kernel.ts'
 import { EV, EVENTS } from '../../src/kernel/trace.ts'
-import { boot, pagesConserved } from './helpers.ts'
+import { boot, pagesConserved } from '../helpers/kernel.ts'
 
 /** The demo machine with kmigrated going round-robin, so every mm gets promotions. */
 function roundRobinDemo(): Kernel {

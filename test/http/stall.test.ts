@@ -1,0 +1,155 @@
+/**
+ * The simulation explains itself: when a process's hot pages are not promoted, the process
+ * view, the ps-like table and /metrics name the cause and the switch that ends it.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { MiB, PAGE_SIZE } from '../../src/kernel/constants.ts'
+import { DEMO_CONFIG, DEMO_PROCESSES } from '../../src/kernel/demo.ts'
+import { Metrics } from '../../src/metrics/metrics.ts'
+import { type Built, build, JSON_ACCEPT, TOKEN } from '../helpers/http.ts'
+
+const AUTH = { authorization: `Bearer ${TOKEN}` }
+const STICKY = '/sys/kernel/mm/kmigrated/quirks/kmigrated_sticky_slot'
+
+let t: Built
+afterEach(() => t.close())
+
+const get = (url: string, json = false) =>
+  t.server.inject({ method: 'GET', url, headers: json ? JSON_ACCEPT : {} })
+const write = (method: 'PUT' | 'POST', url: string, payload = '') =>
+  t.server.inject({ method, url, payload, headers: { ...AUTH, 'content-type': 'text/plain' } })
+
+/** The /metrics exposition of this app's kernel. */
+const metrics = () =>
+  new Metrics({ kernel: t.kernel, runner: t.runner, version: '0.0.0' }).registry.metrics()
+
+/** Runs the clock in 500 ms steps until promotions stop (up to 120 virtual s). */
+function runUntilPromotionsStop(): number {
+  const promoted = () => t.kernel.vmstat.get('pgpromote_success')
+  let last = -1
+  while (t.kernel.now < 120_000) {
+    t.kernel.advance(500)
+    if (promoted() > 0 && promoted() === last) return t.kernel.now
+    last = promoted()
+  }
+  throw new Error('promotions never stopped')
+}
+
+describe('on the default demo machine (kmigrated_sticky_slot faithful)', () => {
+  it('names the sticky slot and its switch within 10 virtual s of the stall', async () => {
+    t = await build({ token: TOKEN, config: DEMO_CONFIG, processes: DEMO_PROCESSES })
+    const stalledAt = runUntilPromotionsStop()
+    t.kernel.run(stalledAt + 10_000)
+    const text = (await get('/processes/1000')).body
+    expect(text).toMatch(/^stalled sticky_slot$/m)
+    expect(text).toMatch(
+      /^stall_reason kmigrated drains only pid 1001 \(gups\), the first mm that got a migration list, until it exits \(V3 quirk 4, faithful\): \d+ pages wait$/m,
+    )
+    expect(text).toContain(`\nstall_remedy write 0 to ${STICKY} (kmigrated goes round-robin)\n`)
+    const d = (await get('/processes/1000', true)).json()
+    expect(d.stall).toMatchObject({ cause: 'sticky_slot', servicing: 1001, node: null })
+    expect(d.stall.pending).toBe(d.migration.pending)
+    expect(d.stall.pending).toBeGreaterThan(0)
+
+    // The ps-like table: memcached and backup wait behind gups, which is drained.
+    const ps = (await get('/processes')).body.split('\n')
+    expect(ps[0]).toMatch(/ STALLED$/)
+    expect(ps.find((l) => l.startsWith('1000 '))).toMatch(/ sticky_slot$/)
+    expect(ps.find((l) => l.startsWith('1001 '))).toMatch(/ -$/)
+    expect(ps.find((l) => l.startsWith('1002 '))).toMatch(/ sticky_slot$/)
+    const gups = (await get('/processes/1001')).body
+    expect(gups).toMatch(/^stalled -$/m)
+
+    const exposition = await metrics()
+    expect(exposition).toContain(
+      'kscand_sim_promotion_stalled{pid="1000",comm="memcached",cause="sticky_slot"} 1\n',
+    )
+    expect(exposition).not.toContain('kscand_sim_promotion_stalled{pid="1001"')
+
+    // memcached's and backup's lists hold every kscand_migrate_info entry there can be.
+    const child = t.kernel.fork(1000)
+    t.kernel.advance(5000)
+    expect((await get(`/processes/${child.pid}`, true)).json().stall).toMatchObject({
+      cause: 'migrate_info_full',
+      remedy: `write 0 to ${STICKY} (kmigrated goes round-robin)`,
+    })
+
+    // The switch: round-robin, and memcached's pages are promoted.
+    expect((await write('PUT', STICKY, '0')).statusCode).toBe(200)
+    const before = t.kernel.processStats(1000).promoted
+    t.kernel.advance(2000)
+    expect(t.kernel.processStats(1000).promoted).toBeGreaterThan(before)
+    expect((await get('/processes/1000', true)).json().stall).toBeNull()
+  })
+})
+
+describe('other causes', () => {
+  const CXL_HOT = {
+    comm: 'hot',
+    size: 8 * MiB,
+    policy: { mode: 'bind', nodes: [2] },
+    workload: { pattern: 'uniform' },
+    accessRate: 1e5,
+  } as const
+
+  it('kmigrated stopped: pages wait, and the remedy starts it', async () => {
+    t = await build({ token: TOKEN, processes: [CXL_HOT] })
+    await write('POST', '/threads/kmigrated/stop')
+    t.kernel.advance(3000)
+    const d = (await get('/processes/1000', true)).json()
+    expect(d.stall).toMatchObject({
+      cause: 'kmigrated_stopped',
+      reason: `kmigrated is stopped: ${d.migration.pending} pages wait on the migration list`,
+      remedy: 'POST /threads/kmigrated/start',
+    })
+    await write('POST', '/threads/kmigrated/start')
+    t.kernel.advance(100)
+    expect((await get('/processes/1000', true)).json().stall).toBeNull()
+  })
+
+  it('a full target node with demotion off: promotions fail, the remedy enables demotion', async () => {
+    t = await build({ token: TOKEN, config: { demotionEnabled: false } })
+    const node0 = t.kernel.machine.nodes[0]
+    t.kernel.exec({
+      comm: 'fill',
+      size: (node0.pages - node0.wmarkLow) * PAGE_SIZE,
+      policy: { mode: 'bind', nodes: [0] },
+      workload: { pattern: 'idle' },
+    })
+    const hot = t.kernel.exec(CXL_HOT)
+    t.kernel.advance(3000)
+    expect(t.kernel.vmstat.get('nr_kscand_migrate_failed')).toBeGreaterThan(0)
+    const d = (await get(`/processes/${hot.pid}`, true)).json()
+    expect(d.stall).toEqual({
+      cause: 'target_node_full',
+      pending: d.migration.pending,
+      servicing: null,
+      node: 0,
+      reason:
+        `target node 0 is at its high watermark (${node0.free} pages free, high ` +
+        `${node0.wmarkHigh}): promotions fail with rc 11 and demotion is off`,
+      remedy: 'write 1 to /sys/kernel/mm/numa/demotion_enabled',
+    })
+    expect(await metrics()).toContain(
+      `kscand_sim_promotion_stalled{pid="${hot.pid}",comm="hot",cause="target_node_full"} 1\n`,
+    )
+    expect((await write('PUT', '/sys/kernel/mm/numa/demotion_enabled', '1')).statusCode).toBe(200)
+    // kswapd makes room at the next failed promotion; the failures made the scan period ×11.
+    t.kernel.advance(30_000)
+    expect(t.kernel.processStats(hot.pid).promoted).toBeGreaterThan(0)
+    expect((await get(`/processes/${hot.pid}`, true)).json().stall).toBeNull()
+  })
+
+  it('every kscand_migrate_info entry taken: kscand can queue nothing', async () => {
+    t = await build({ token: TOKEN, config: { maxMigrateInfo: 0 }, processes: [CXL_HOT] })
+    t.kernel.advance(3000)
+    expect(t.kernel.vmstat.get('nr_kscand_migadded')).toBe(0)
+    expect((await get('/processes/1000', true)).json().stall).toMatchObject({
+      cause: 'migrate_info_full',
+      pending: 0,
+      reason:
+        'kscand can queue none of its pages: all 0 kscand_migrate_info entries are taken ' +
+        '(GFP_NOWAIT fails)',
+    })
+  })
+})
