@@ -68,7 +68,7 @@ const nodeList = new NodeList($('nodes'))
  * bring them back.
  */
 const exited = new Set()
-const processTable = new ProcessTable($('process-rows'), async (pid) => {
+const processTable = new ProcessTable($('process-rows'), $('process-stalls'), async (pid) => {
   exited.add(pid)
   try {
     await api('DELETE', `/processes/${pid}`)

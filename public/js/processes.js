@@ -71,13 +71,25 @@ function fillBar(cell, nodes, perNode) {
   })
 }
 
+/** Why a process's pages are not promoted, and the switch that ends it (`stall` of stats). */
+function stallLine(p) {
+  const { cause, reason, remedy } = p.stall
+  return [
+    el('strong', {}, `${p.comm} (pid ${p.pid})`),
+    `: promotions stalled (${cause}): ${reason}.`,
+    remedy ? [' To end it: ', el('code', {}, remedy), '.'] : null,
+  ]
+}
+
 export class ProcessTable {
   /**
    * @param {HTMLElement} tbody
+   * @param {HTMLElement} stalls the list that explains stalled promotions
    * @param {(pid: number) => Promise<void>} exit ends a process (its row's button)
    */
-  constructor(tbody, exit) {
+  constructor(tbody, stalls, exit) {
     this.tbody = tbody
+    this.stalls = stalls
     this.exit = exit
     /** @type {Map<number, {row: HTMLElement, cells: Record<string, HTMLElement>}>} */
     this.rows = new Map()
@@ -85,6 +97,7 @@ export class ProcessTable {
 
   clear() {
     this.tbody.replaceChildren()
+    this.stalls.replaceChildren()
     this.rows.clear()
   }
 
@@ -112,10 +125,22 @@ export class ProcessTable {
       setText(c.numab, p.numa ? `${((p.numa.scanNs + p.numa.faultNs) / 1e6).toFixed(1)} ms` : '—')
       setText(c.finish, finishLabel(p.closedLoop))
       this.tbody.append(r.row)
+      r.badge.hidden = !p.stall
+      r.badge.title = p.stall ? p.stall.reason : ''
+      if (p.stall) {
+        const text = JSON.stringify(p.stall)
+        if (r.stall.dataset.text !== text) {
+          r.stall.dataset.text = text
+          r.stall.dataset.cause = p.stall.cause
+          r.stall.replaceChildren(...stallLine(p).flat().filter(Boolean))
+        }
+        this.stalls.append(r.stall)
+      } else r.stall.remove()
     })
     for (const [pid, r] of this.rows) {
       if (!seen.has(pid)) {
         r.row.remove()
+        r.stall.remove()
         this.rows.delete(pid)
       }
     }
@@ -128,7 +153,8 @@ export class ProcessTable {
       cells[k] = el('td', { class: text ? k : 'num', dataset: { col: k } })
     }
     cells.pid.textContent = String(p.pid)
-    cells.comm.append(el('span', { class: 'swatch', 'aria-hidden': 'true' }), p.comm)
+    const badge = el('span', { class: 'badge stalled', hidden: true }, 'stalled')
+    cells.comm.append(el('span', { class: 'swatch', 'aria-hidden': 'true' }), p.comm, ' ', badge)
     cells.nodes.append(nodeBar(nodes))
     const end = el(
       'button',
@@ -152,7 +178,8 @@ export class ProcessTable {
       COLUMNS.map((k) => cells[k]),
       el('td', {}, end, error),
     )
-    const r = { row, cells }
+    const stall = el('li', { dataset: { pid: p.pid } })
+    const r = { row, cells, badge, stall }
     this.rows.set(p.pid, r)
     return r
   }

@@ -135,6 +135,24 @@ describe('the dashboard in Chromium', () => {
     await expect.poll(() => page.locator('#thread-kscand dd').nth(1).textContent()).not.toBe('0')
   })
 
+  it('says why memcached waits: the sticky slot, and the switch that ends it', async () => {
+    // memcached's first scan (t ≈ 2.5 s) queues its hot pages; kmigrated drains only gups.
+    const now = Number((await body()).now)
+    if (now < 3000) await step(3000 - now)
+    const line = page.locator('#process-stalls li[data-pid="1000"]')
+    await line.waitFor({ state: 'visible', ...WAIT })
+    const text = await line.textContent()
+    expect(text).toContain('memcached (pid 1000): promotions stalled (sticky_slot)')
+    expect(text).toContain('kmigrated drains only pid 1001 (gups)')
+    expect(text).toContain(
+      'To end it: write 0 to /sys/kernel/mm/kmigrated/quirks/kmigrated_sticky_slot',
+    )
+    const badge = (pid: number) => page.locator(`#process-rows tr[data-pid="${pid}"] .stalled`)
+    expect(await badge(1000).isVisible()).toBe(true)
+    expect(await badge(1001).isVisible()).toBe(false)
+    expect(await page.locator('#process-stalls li[data-pid="1001"]').count()).toBe(0)
+  })
+
   it('stops kmigrated from its button: the card says stopped, promotions fall to zero', async () => {
     expect(await rate('rate-promotions')).toBeGreaterThan(0)
     // With the faithful sticky-slot quirk kmigrated only ever drains gups, whose list its stop
