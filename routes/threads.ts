@@ -79,19 +79,20 @@ export const threadRoutes: FastifyPluginAsyncZod = async (app) => {
           summary:
             action === 'start'
               ? 'Start a thread (kthread_run); 200 "already running" if it runs'
-              : 'Stop a thread (kthread_stop) at its next should_stop point; 200 "already stopped" if stopped',
+              : 'Stop kscand or kmigrated (kthread_stop) at its next should_stop point; 200 "already stopped" if stopped; kswapd: 403 EPERM',
           security: [{ bearer: [] }],
           params: ThreadParams,
           response: {
             200: textOrJson(ThreadTransition, 'the thread after the request'),
-            ...errors(401, 404),
+            ...(action === 'stop' ? errors(401, 403, 404) : errors(401, 404)),
           },
         },
       },
       (req, reply) => {
         const { name } = req.params
         const before = kernel.thread(name).state
-        const changed = action === 'start' ? kernel.startThread(name) : kernel.stopThread(name)
+        const changed =
+          action === 'start' ? kernel.startThread(name) : kernel.stopThreadFromUser(name)
         const thread = threadJson(kernel.thread(name))
         const done = action === 'start' ? 'started' : 'stopped'
         const message = changed ? done : `already ${action === 'start' ? 'running' : 'stopped'}`

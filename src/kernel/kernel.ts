@@ -203,6 +203,19 @@ export class Kernel implements KscandContext {
     return this.sched.stop(this.thread(name))
   }
 
+  /**
+   * A stop userspace asks for (POST /threads/NAME/stop): kscand and kmigrated stop, a control
+   * of the simulation. kswapd has no such interface — only memory hot-remove stops it
+   * (kswapd_stop()) — so that is EPERM, and nothing changes.
+   */
+  stopThreadFromUser(name: string): boolean {
+    const t = this.thread(name)
+    if (this.kswapd.some((s) => s.thread === t)) {
+      throw new KernelError('EPERM', `${name} cannot be stopped from userspace`)
+    }
+    return this.sched.stop(t)
+  }
+
   wakeupKswapd(nid: number): void {
     this.kswapd.find((s) => s.nid === nid)?.wake()
   }

@@ -24,7 +24,7 @@ const errorResponse = (description: string) => ({
 const ERROR_DESCRIPTIONS = {
   400: 'EINVAL: the value or request was rejected; nothing changed',
   401: 'EACCES: a token is configured and the request has no valid bearer token',
-  403: 'EACCES: a request from another site (Origin, Sec-Fetch-Site), or a write to a 0444 file',
+  403: 'EACCES: a request from another site (Origin, Sec-Fetch-Site), or a write to a 0444 file; EPERM: the kernel refuses it (stopping kswapd)',
   404: 'ENOENT / ESRCH: no such file, thread or process',
   405: 'EOPNOTSUPP: the method does not apply; see the Allow header',
   412: 'ESTALE: If-Match does not match the current ETag; nothing changed',

@@ -83,6 +83,33 @@ describe('threads', () => {
     expect(names.filter((n) => n === 'sysfs_write')).toHaveLength(2)
   })
 
+  it('refuses to stop kswapd (EPERM, 403) and changes nothing', async () => {
+    const events: TraceEvent[] = []
+    t.kernel.tracer.subscribe((e) => events.push(e))
+    for (const name of ['kswapd0', 'kswapd1']) {
+      const before = (await inject('GET', `/threads/${name}`, undefined, JSON_ACCEPT)).json()
+      const r = await inject('POST', `/threads/${name}/stop`, undefined, JSON_ACCEPT)
+      expect(r.statusCode).toBe(403)
+      expect(r.json()).toMatchObject({
+        errno: 1,
+        code: 'EPERM',
+        detail: `${name} cannot be stopped from userspace`,
+      })
+      expect((await inject('POST', `/threads/${name}/stop`)).body).toMatch(
+        /Operation not permitted/,
+      )
+      expect((await inject('GET', `/threads/${name}`, undefined, JSON_ACCEPT)).json()).toEqual(
+        before,
+      )
+      expect((await inject('POST', `/threads/${name}/start`)).body).toBe(
+        `${name}: already running\n`,
+      )
+    }
+    expect(events).toEqual([])
+    t.kernel.advance(100)
+    expect(t.kernel.thread('kswapd0').state).toBe('sleeping')
+  })
+
   it('shows kscand paused while scan_enabled is 0, running again once re-enabled', async () => {
     const write = (v: string) =>
       t.server.inject({
