@@ -6,7 +6,7 @@ import { sendRepresentation } from '../src/http/representation.ts'
 import { KernelError } from '../src/kernel/errors.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
 import { PidParams } from '../src/schemas/processes.ts'
-import { formatStatus, lookupProcess, processStatus } from '../src/views/process.ts'
+import { formatStatus, kthreadStatus, lookupProcess, processStatus } from '../src/views/process.ts'
 
 const Status = z
   .record(z.string(), z.union([z.string(), z.number()]))
@@ -35,13 +35,16 @@ export const procRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           'A plausible status file: Name, State, Pid, PPid, the Vm*/Rss* sizes of the ' +
           "process's VMAs, then `PTEAScanScale:\\t       8` (its prctl scan scale, " +
-          'right-aligned in width 8) after VmSwap, as patch 15 prints it.',
+          'right-aligned in width 8) after VmSwap, as patch 15 prints it. For a kernel thread ' +
+          '(kscand, kmigrated, kswapdN while they run): `Kthread:\\t1`, PPid 2, no Vm* lines.',
         params: PidParams,
         response: { 200: textOrJson(Status, 'the status file'), ...errors(404) },
       },
     },
     (req, reply) => {
-      const fields = processStatus(kernel, procEntry(req.params.pid))
+      // A running kernel thread has a /proc entry too (a stopped one has exited).
+      const t = kernel.threads().find((x) => String(x.pid) === req.params.pid && x.gen)
+      const fields = t ? kthreadStatus(kernel, t) : processStatus(kernel, procEntry(req.params.pid))
       sendRepresentation(req, reply, formatStatus(fields), () => fields)
     },
   )

@@ -8,6 +8,7 @@ import { KernelError } from '../kernel/errors.ts'
 import type { Kernel } from '../kernel/kernel.ts'
 import type { PromotionStall as KernelStall } from '../kernel/kmigrated.ts'
 import type { Process } from '../kernel/mm.ts'
+import type { Kthread } from '../kernel/sched.ts'
 import type { VmaKind } from '../kernel/spec.ts'
 import type { ProcessDetail, ProcessSummary, PromotionStall } from '../schemas/processes.ts'
 import { rangeList } from '../sysfs/file.ts'
@@ -140,6 +141,33 @@ function closedLoopStatus(kernel: Kernel, p: Process): Record<string, string> {
   return {
     Accesses: `${Math.floor(loop.done)}/${loop.spec.accesses}`,
     TimeToFinish: loop.timeToFinishMs === null ? '-' : `${loop.timeToFinishMs.toFixed(3)} ms`,
+  }
+}
+
+/** kthreadd, the parent of every kernel thread. */
+const KTHREADD_PID = 2
+
+/**
+ * /proc/PID/status of a kernel thread, as fs/proc/array.c prints it for a task without an
+ * mm: `Kthread: 1`, PPid 2 (kthreadd) and no Vm*, Rss* or PTEAScanScale lines.
+ */
+export function kthreadStatus(kernel: Kernel, t: Kthread): Record<string, string | number> {
+  return {
+    Name: t.comm,
+    Umask: '0000',
+    State: t.state === 'running' ? 'R (running)' : 'S (sleeping)',
+    Tgid: t.pid,
+    Ngid: 0,
+    Pid: t.pid,
+    PPid: KTHREADD_PID,
+    TracerPid: 0,
+    Uid: '0\t0\t0\t0',
+    Gid: '0\t0\t0\t0',
+    FDSize: 64,
+    Groups: '',
+    Kthread: 1,
+    Threads: 1,
+    Mems_allowed_list: rangeList(kernel.machine.nodes.map((n) => n.id)),
   }
 }
 
