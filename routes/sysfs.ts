@@ -49,6 +49,8 @@ export const sysfsRoutes: FastifyPluginAsyncZod = async (app) => {
   }
 
   for (const [dir, names] of sysfsDirectories(files)) {
+    // /proc lists the processes too: routes/proc.ts serves it.
+    if (dir === '/proc') continue
     const sorted = [...names].sort()
     const entries = () =>
       sorted.map((name) => {
@@ -74,7 +76,7 @@ export const sysfsRoutes: FastifyPluginAsyncZod = async (app) => {
       dir,
       {
         schema: {
-          tags: ['sysfs'],
+          tags: [dir.startsWith('/proc/') ? 'proc' : 'sysfs'],
           operationId: operationId('list', dir),
           summary: `List ${dir}`,
           description:

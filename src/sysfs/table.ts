@@ -331,11 +331,14 @@ export function sysfsTable(k: Kernel): SysfsFile[] {
   ]
 }
 
-/** Directories under /sys and their entries (names of files and subdirectories). */
+/**
+ * Directories under /sys and /proc and their entries (names of files and subdirectories).
+ * /proc also holds a directory per process: its listing (routes/proc.ts) adds them.
+ */
 export function sysfsDirectories(files: readonly SysfsFile[]): Map<string, Set<string>> {
   const dirs = new Map<string, Set<string>>()
   for (const f of files) {
-    if (!f.path.startsWith('/sys/')) continue
+    if (!f.path.startsWith('/sys/') && !f.path.startsWith('/proc/')) continue
     const parts = f.path.split('/').slice(1)
     for (let i = 1; i < parts.length; i++) {
       const dir = `/${parts.slice(0, i).join('/')}`

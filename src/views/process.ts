@@ -9,7 +9,7 @@ import type { Kernel } from '../kernel/kernel.ts'
 import type { PromotionStall as KernelStall } from '../kernel/kmigrated.ts'
 import type { Process } from '../kernel/mm.ts'
 import type { Kthread } from '../kernel/sched.ts'
-import type { VmaKind } from '../kernel/spec.ts'
+import type { PolicySpec, VmaKind } from '../kernel/spec.ts'
 import type { ProcessDetail, ProcessSummary, PromotionStall } from '../schemas/processes.ts'
 import { rangeList } from '../sysfs/file.ts'
 import { DEMOTION_ENABLED, quirkPath } from '../sysfs/table.ts'
@@ -142,6 +142,83 @@ function closedLoopStatus(kernel: Kernel, p: Process): Record<string, string> {
     Accesses: `${Math.floor(loop.done)}/${loop.spec.accesses}`,
     TimeToFinish: loop.timeToFinishMs === null ? '-' : `${loop.timeToFinishMs.toFixed(3)} ms`,
   }
+}
+
+/** mpol_to_str() of a placement policy. */
+function mpolToStr(policy: PolicySpec | undefined): string {
+  switch (policy?.mode) {
+    case 'preferred':
+      return `prefer:${policy.node}`
+    case 'bind':
+      return `bind:${rangeList([...new Set(policy.nodes)].sort((a, b) => a - b))}`
+    case 'interleave':
+      return `interleave:${rangeList([...new Set(policy.nodes)].sort((a, b) => a - b))}`
+    default:
+      return 'default'
+  }
+}
+
+export interface NumaMapsEntry {
+  start: string
+  policy: string
+  file: string | null
+  anon: number
+  dirty: number
+  mapped: number
+  mapmax: number
+  nodes: Record<string, number>
+  kernelpagesize_kB: number
+}
+
+/**
+ * /proc/PID/numa_maps, one entry per VMA as fs/proc/task_mmu.c show_numa_map() gathers it.
+ * The policy is the VMA's own (__get_vma_policy()): `default` for every VMA of a process
+ * placed by a task policy (numactl), the process's policy for an mbind VMA. Anonymous and
+ * mlocked pages are anon and dirty, file and shmem pages mapped (shmem by two: mapmax=2);
+ * VM_IO/VM_PFNMAP VMAs have no pages the walk counts. The simulation keeps no active/inactive
+ * LRU, so no `active=` is printed (as when every page is active).
+ */
+export function numaMaps(kernel: Kernel, p: Process): NumaMapsEntry[] {
+  const { mm } = p
+  return mm.vmas.map((v, i) => {
+    const counted = v.kind !== 'io' && v.kind !== 'mixedmap'
+    const perNode = new Array<number>(kernel.machine.nodes.length).fill(0)
+    if (counted) for (let pg = v.first; pg < v.first + v.nrPages; pg++) perNode[mm.node[pg]]++
+    const pages = counted ? v.nrPages : 0
+    const anon = RSS_KIND[v.kind] === 'anon' ? pages : 0
+    return {
+      start: v.start.toString(16).padStart(8, '0'),
+      policy: v.mbind ? mpolToStr(p.spec.policy) : 'default',
+      file: RSS_KIND[v.kind] === 'file' ? `/kscand-sim/${p.comm}.${i}` : null,
+      anon,
+      dirty: anon,
+      mapped: pages,
+      mapmax: v.kind === 'shared' ? 2 : 1,
+      nodes: Object.fromEntries(
+        perNode.flatMap((n, nid) => (n > 0 ? [[`N${nid}`, n] as const] : [])),
+      ),
+      kernelpagesize_kB: PAGE_SIZE / 1024,
+    }
+  })
+}
+
+/** The numa_maps text: show_numa_map()'s fields, each only when the kernel prints it. */
+export function formatNumaMaps(entries: readonly NumaMapsEntry[]): string {
+  return entries
+    .map((e) => {
+      let s = `${e.start} ${e.policy}`
+      if (e.file) s += ` file=${e.file}`
+      if (e.mapped > 0) {
+        if (e.anon) s += ` anon=${e.anon}`
+        if (e.dirty) s += ` dirty=${e.dirty}`
+        if (e.mapped !== e.anon && e.mapped !== e.dirty) s += ` mapped=${e.mapped}`
+        if (e.mapmax > 1) s += ` mapmax=${e.mapmax}`
+        for (const [n, count] of Object.entries(e.nodes)) s += ` ${n}=${count}`
+        s += ` kernelpagesize_kB=${e.kernelpagesize_kB}`
+      }
+      return `${s}\n`
+    })
+    .join('')
 }
 
 /** kthreadd, the parent of every kernel thread. */

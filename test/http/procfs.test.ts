@@ -1,6 +1,7 @@
 /**
- * procfs files as the kernel prints them: /proc/zoneinfo (mm/vmstat.c zoneinfo_show_print)
- * and /proc/PID/status of kernel threads (fs/proc/array.c for a task without an mm).
+ * procfs files as the kernel prints them: /proc/zoneinfo (mm/vmstat.c zoneinfo_show_print),
+ * /proc/PID/numa_maps (fs/proc/task_mmu.c show_numa_map), /proc/PID/status of kernel threads
+ * (fs/proc/array.c for a task without an mm), and the listings of /proc and /proc/PID.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MiB, PAGE_SIZE } from '../../src/kernel/constants.ts'
@@ -94,5 +95,64 @@ describe('/proc/PID/status of kernel threads', () => {
   it('a stopped kernel thread has exited: no /proc entry', async () => {
     t.kernel.stopThread('kmigrated')
     expect((await get('/proc/91/status')).statusCode).toBe(404)
+  })
+})
+
+describe('/proc/PID/numa_maps', () => {
+  it('prints one line per VMA: start, policy, counts and pages per node', async () => {
+    const p = t.kernel.exec({
+      comm: 'memcached',
+      vmas: [
+        { kind: 'file_ro', size: MiB },
+        { kind: 'anon', size: 8 * MiB },
+        { kind: 'shared', size: MiB, mbind: true },
+        { kind: 'io', size: MiB },
+      ],
+      policy: { mode: 'interleave', nodes: [2, 1] },
+    })
+    const r = await get(`/proc/${p.pid}/numa_maps`)
+    expect(r.statusCode).toBe(200)
+    // A task policy (numactl --interleave) is not the VMA's: `default`; the mbind VMA has its own.
+    expect(r.body.split('\n')).toEqual([
+      '7f0000000000 default file=/kscand-sim/memcached.0 mapped=256 N1=128 N2=128 kernelpagesize_kB=4',
+      '7f0000400000 default anon=2048 dirty=2048 N1=1024 N2=1024 kernelpagesize_kB=4',
+      '7f0000e00000 interleave:1-2 mapped=256 mapmax=2 N1=128 N2=128 kernelpagesize_kB=4',
+      '7f0001200000 default',
+      '',
+    ])
+    const json = (await get(`/proc/${p.pid}/numa_maps`, true)).json()
+    expect(json[1]).toMatchObject({ anon: 2048, nodes: { N1: 1024, N2: 1024 } })
+    expect((await get('/proc/90/numa_maps')).body).toBe('')
+    t.kernel.exit(p.pid)
+    expect((await get(`/proc/${p.pid}/numa_maps`)).statusCode).toBe(404)
+  })
+})
+
+describe('listings', () => {
+  it('/proc lists a directory per process and running kernel thread, and its files', async () => {
+    const p = t.kernel.exec({ comm: 'a', size: MiB })
+    t.kernel.stopThread('kmigrated')
+    const text = (await get('/proc')).body
+    expect(text.split('\n')).toEqual([
+      String(p.pid),
+      '70',
+      '71',
+      '90',
+      'sys',
+      'vmstat',
+      'zoneinfo',
+      '',
+    ])
+    expect((await get('/proc/')).body).toBe(text)
+    const json = (await get('/proc', true)).json()
+    expect(json.entries).toContainEqual({ name: 'sys', type: 'dir' })
+    expect(json.entries).toContainEqual({ name: 'zoneinfo', type: 'file' })
+    expect((await get('/proc/sys/kernel')).body).toMatch(/^numa_balancing$/m)
+    for (const pid of [String(p.pid), '90']) {
+      expect((await get(`/proc/${pid}`)).body).toBe('numa_maps\nstatus\n')
+      expect((await get(`/proc/${pid}/`)).body).toBe('numa_maps\nstatus\n')
+    }
+    expect((await get('/proc/91')).statusCode).toBe(404)
+    expect((await get('/proc/4242')).statusCode).toBe(404)
   })
 })
