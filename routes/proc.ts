@@ -12,7 +12,7 @@ import { KernelError } from '../src/kernel/errors.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
 import { PidParams } from '../src/schemas/processes.ts'
 import { Directory } from '../src/schemas/sysfs.ts'
-import { sysfsDirectories, sysfsTable } from '../src/sysfs/table.ts'
+import { sysfsDirectories } from '../src/sysfs/table.ts'
 import {
   formatNumaMaps,
   formatStatus,
@@ -58,7 +58,7 @@ export const procRoutes: FastifyPluginAsyncZod = async (app) => {
   /** A running kernel thread has a /proc entry too (a stopped one has exited). */
   const kthreadOf = (pid: string) =>
     kernel.threads().find((x) => String(x.pid) === pid && x.gen !== null)
-  const files = sysfsTable(kernel)
+  const files = app.sysfs
   const tableEntries = [...(sysfsDirectories(files).get('/proc') ?? [])].map((name) => ({
     name,
     type: files.some((f) => f.path === `/proc/${name}`) ? ('file' as const) : ('dir' as const),
