@@ -1,16 +1,17 @@
 /**
  * npm run bench: every suite, one table. Each figure is shown with a baseline measured in the
  * same run. Load stays on 127.0.0.1 and every loop is bounded in count and time.
- * `npm run bench -- kernel` runs one suite.
+ * `npm run bench -- kernel` runs one suite (`walk`, `kernel`, `http`, `events`, `state`, `globs`).
  */
 import { eventsSuite } from './events.bench.ts'
 import { globsSuite } from './globs.bench.ts'
 import { httpSuite } from './http.bench.ts'
-import { kernelSuite } from './kernel.bench.ts'
+import { kernelSuite, walkSuite } from './kernel.bench.ts'
 import { stateSuite } from './state.bench.ts'
 import { type BenchRow, type BenchSuite, renderTable } from './table.ts'
 
 const suites: Record<string, BenchSuite> = {
+  walk: walkSuite,
   kernel: kernelSuite,
   http: httpSuite,
   events: eventsSuite,
