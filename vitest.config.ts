@@ -1,12 +1,14 @@
 import { configDefaults, defineConfig } from 'vitest/config'
 
 /**
- * Tests that start server processes (and Prometheus), kill them 50 times, build the image or
- * drive Chromium: they load both cores on their own, so they run after the others (one file at
- * a time), and the CPU-bound kernel tests never share the machine with them.
+ * Tests that start server processes (and Prometheus), kill them 50 times, build the image,
+ * drive Chromium or time a child's speed: they load both cores on their own, or measure them,
+ * so they run after the others (one file at a time), and the CPU-bound kernel tests never
+ * share the machine with them.
  */
 const PROCESS_TESTS = [
   'test/host/kill9.test.ts',
+  'test/host/runner-process.test.ts',
   'test/image/image.test.ts',
   'test/daemon/lifecycle.test.ts',
   'test/deploy/prometheus-live.test.ts',
