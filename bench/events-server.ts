@@ -111,7 +111,7 @@ function buildFrames(): void {
   const k = demoKernel(false)
   const h = new EventHub(k, { ringCapacity: trace.length })
   for (const e of trace) k.tracer.emit(e.ts, e.pid, e.comm, e.id, e.args as never, e.owner)
-  const all = compileFilter({ events: ['*'], pids: null, format: 'json', batchMs: 50 })
+  const all = compileFilter({ events: ['*'], pids: null, format: 'json', batch_ms: 50 })
   frames = h.frames(all, 1, trace.length)
   h.shutdown()
 }
@@ -230,7 +230,7 @@ async function realtime(ms: number): Promise<Realtime> {
   let maxLag = 0
   while (performance.now() - t0 < ms) {
     await new Promise((r) => setTimeout(r, 100))
-    maxLag = Math.max(maxLag, runner.status().lagMs)
+    maxLag = Math.max(maxLag, runner.status().lag_ms)
   }
   const wallS = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
@@ -242,7 +242,7 @@ async function realtime(ms: number): Promise<Realtime> {
     scanMmStart: counts[EV.kmem_scan_mm_start] - s0,
     cpuShare: (cpu.user + cpu.system) / 1e6 / wallS,
     maxLagMs: maxLag,
-    endLagMs: runner.status().lagMs,
+    endLagMs: runner.status().lag_ms,
     loopDelayP99Ms: delay.percentile(99) / 1e6,
     untracedLoopDelayP99Ms: untraced,
   }

@@ -57,7 +57,7 @@ class Counter {
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer) => {
       const head = data.toString('latin1', 0, 96)
-      const m = /^\{"type":"batch","epoch":"\w+","fromSeq":(\d+),"toSeq":(\d+)/.exec(head)
+      const m = /^\{"type":"batch","epoch":"\w+","from_seq":(\d+),"to_seq":(\d+)/.exec(head)
       if (m) this.events += Number(m[2]) - Number(m[1]) + 1
       else if (head.startsWith('{"type":"lost"')) this.lost += JSON.parse(String(data)).count
     })

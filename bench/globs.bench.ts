@@ -33,7 +33,7 @@ const matching = (glob: string) => () => {
 
 /** Compiling a subscription to `events` (validation, matching, the filter's mask and key). */
 const compiling = (events: readonly string[]) => () => {
-  compileFilter({ events, pids: null, format: 'json', batchMs: 50 })
+  compileFilter({ events, pids: null, format: 'json', batch_ms: 50 })
 }
 
 export const globsSuite: BenchSuite = async () => {

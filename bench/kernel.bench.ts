@@ -19,14 +19,14 @@ const BIG = {
 }
 
 /** A kernel with one 4 GiB process scanned often (prctl scale 1), nothing promoted. */
-function scanningKernel(accessRate: number, node: number): Kernel {
+function scanningKernel(access_rate: number, node: number): Kernel {
   const k = new Kernel({ seed: 3, topology: BIG })
   const p = k.exec({
     comm: 'bench',
     size: 4 * GiB,
     policy: { mode: 'bind', nodes: [node] },
     workload: { pattern: 'uniform' },
-    accessRate,
+    access_rate,
   })
   k.prctl(p.pid, PR_SET_PTE_A_SCAN_SCALE, 1)
   k.stopThread('kmigrated')
@@ -41,8 +41,8 @@ function ptesVisited(k: Kernel): number {
 }
 
 /** PTE visits per wall second through kernel.run(), the full per-PTE rule included. */
-function scanRate(accessRate: number): number {
-  const k = scanningKernel(accessRate, 2)
+function scanRate(access_rate: number): number {
+  const k = scanningKernel(access_rate, 2)
   const before = ptesVisited(k)
   const t0 = performance.now()
   k.run(k.now + 60_000)
@@ -62,11 +62,11 @@ function numabScanRate(): number {
   const p = k.exec({
     comm: 'bench',
     size: 4 * GiB,
-    policy: { mode: 'local', cpuNode: 0, memNode: 2 },
+    policy: { mode: 'local', cpu_node: 0, mem_node: 2 },
     workload: { pattern: 'idle' },
   })
   const task = k.numab.task(p)!
-  const walked = () => (task.scanNs - task.scans * k.costs.numabScanNs) / k.costs.numabPteNs
+  const walked = () => (task.scan_ns - task.scans * k.costs.numabScanNs) / k.costs.numabPteNs
   k.run(10_000)
   const before = walked()
   const t0 = performance.now()
@@ -97,9 +97,9 @@ function plainLoopRate(n: number, rounds: number): number {
   return (n * rounds) / s
 }
 
-/** Wall ms to simulate `seconds` of a 4 GiB DRAM-resident process at `accessRate`. */
-function costOfSeconds(accessRate: number, seconds: number): number {
-  const k = scanningKernel(accessRate, 0)
+/** Wall ms to simulate `seconds` of a 4 GiB DRAM-resident process at `access_rate`. */
+function costOfSeconds(access_rate: number, seconds: number): number {
+  const k = scanningKernel(access_rate, 0)
   const t0 = performance.now()
   k.run(k.now + seconds * 1000)
   return performance.now() - t0

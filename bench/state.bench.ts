@@ -38,7 +38,7 @@ function largeState(): MachineState {
 function oldSynchronousSaveMs(path: string, state: MachineState): number {
   const t0 = performance.now()
   JSON.stringify(state) // its change check
-  const doc = { format: 'kscand-sim-state', version: 1, savedAt: new Date().toISOString(), state }
+  const doc = { format: 'kscand-sim-state', version: 1, saved_at: new Date().toISOString(), state }
   writeFileAtomic(path, [Buffer.from(`${JSON.stringify(doc, null, 2)}\n`)])
   return performance.now() - t0
 }

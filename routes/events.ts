@@ -40,7 +40,7 @@ export const Query = z
     since: z.coerce.number().int().min(0).optional().describe('resume after this seq'),
     epoch: z.string().min(1).max(64).optional().describe('the epoch `since` belongs to'),
     format: Format.optional(),
-    batchMs: z.coerce.number().int().min(MIN_BATCH_MS).max(MAX_BATCH_MS).optional(),
+    batch_ms: z.coerce.number().int().min(MIN_BATCH_MS).max(MAX_BATCH_MS).optional(),
   })
   .refine((q) => (q.since === undefined) === (q.epoch === undefined), {
     message: 'since and epoch go together',
@@ -55,7 +55,7 @@ function fromQuery(q: Query): { filter: Filter; since: Position | null } {
     events: q.events?.split(','),
     pids: q.pids?.split(',').map(Number),
     format: q.format,
-    batchMs: q.batchMs,
+    batch_ms: q.batch_ms,
   })
   if (!parsed.success) throw new HttpError('EINVAL', z.prettifyError(parsed.error))
   try {

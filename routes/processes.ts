@@ -32,9 +32,9 @@ function psTable(rows: readonly ProcessSummary[]): string {
       p.ppid === null ? '-' : String(p.ppid),
       p.comm,
       String(p.pages * 4),
-      p.pagesPerNode.join('/'),
+      p.pages_per_node.join('/'),
       String(p.pte_scan_scale),
-      p.topTierHitRatio === null ? '-' : `${(p.topTierHitRatio * 100).toFixed(1)}%`,
+      p.top_tier_hit_ratio === null ? '-' : `${(p.top_tier_hit_ratio * 100).toFixed(1)}%`,
       p.stall?.cause ?? '-',
     ]),
   ])
@@ -103,10 +103,10 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     (req, reply) => {
       const d = processDetail(kernel, lookupProcess(kernel, req.params.pid))
-      const { scan, migration, pagesPerNode, stall, ...rest } = d
+      const { scan, migration, pages_per_node, stall, ...rest } = d
       const flat = {
         ...rest,
-        pagesPerNode: pagesPerNode.join('/'),
+        pages_per_node: pages_per_node.join('/'),
         ...scan,
         ...migration,
         stalled: stall?.cause,

@@ -11,7 +11,7 @@ import { errors, textOrJson } from '../src/schemas/common.ts'
 import { SimStatus, SimStep, SimUpdate } from '../src/schemas/sim.ts'
 
 const statusText = (s: RunnerStatus) =>
-  keyValueText({ now_ms: s.now, mode: s.mode, speed: s.speed, lag_ms: s.lagMs, seed: s.seed })
+  keyValueText({ now_ms: s.now, mode: s.mode, speed: s.speed, lag_ms: s.lag_ms, seed: s.seed })
 
 const setting = (r: SimRunner) => `mode=${r.status().mode} speed=${r.status().speed}`
 

@@ -23,10 +23,10 @@ function threadTable(threads: readonly Kthread[]): string {
       String(t.pid),
       t.comm,
       t.state,
-      dash(t.startedAt),
+      dash(t.started_at),
       String(t.cycles),
-      (t.cpuNs / 1e6).toFixed(3),
-      dash(t.lastError),
+      (t.cpu_ns / 1e6).toFixed(3),
+      dash(t.last_error),
     ]),
   ])
 }

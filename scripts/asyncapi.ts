@@ -102,7 +102,7 @@ export function generateAsyncapi(): string {
         title: 'GET /events',
         description:
           'On connect the server sends `snapshot` (or, when the URL has `since`, ' +
-          `\`subscribed\`), then \`batch\` messages flushed every \`batchMs\` ` +
+          `\`subscribed\`), then \`batch\` messages flushed every \`batch_ms\` ` +
           `(${MIN_BATCH_MS}–${MAX_BATCH_MS} ms, default ${DEFAULT_BATCH_MS}) or sooner at a ` +
           `size cap (${MAX_BATCH_EVENTS} events or ${MAX_BATCH_BYTES / 1024} KiB), \`stats\` ` +
           `every ${DEFAULTS.statsMs / 1000} s and \`heartbeat\` every ` +

@@ -40,17 +40,17 @@ export function runPolicy(path: string, policy: (typeof POLICIES)[number], seed 
   if (!policy.kscand) k.stopThread('kscand')
   const procs = machine.processes.map((spec) => k.exec(spec))
   const loops = procs.filter((p) => k.closedLoops.get(p))
-  while (k.now < LIMIT_MS && loops.some((p) => k.closedLoops.get(p)!.finishedAt === null))
+  while (k.now < LIMIT_MS && loops.some((p) => k.closedLoops.get(p)!.finished_at === null))
     k.run(k.now + 1000)
   return loops.map((p) => {
     const loop = k.closedLoops.get(p)!
     return {
       policy: policy.name,
       comm: p.comm,
-      seconds: loop.timeToFinishMs === null ? null : loop.timeToFinishMs / 1000,
+      seconds: loop.time_to_finish_ms === null ? null : loop.time_to_finish_ms / 1000,
       promoted: k.vmstat.get('pgpromote_success'),
       hintFaults: k.vmstat.get('numa_hint_faults'),
-      stalledS: loop.stalledNs / 1e9,
+      stalledS: loop.stalled_ns / 1e9,
     }
   })
 }

@@ -259,18 +259,18 @@ function chartStats(x) {
   const top = state.nodes.map((n) => n.toptier)
   processList().forEach((p, i) => {
     const color = PALETTE[i % PALETTE.length]
-    const onTop = p.pagesPerNode.reduce((a, v, n) => a + (top[n] ? v : 0), 0)
-    const all = p.pagesPerNode.reduce((a, v) => a + v, 0)
+    const onTop = p.pages_per_node.reduce((a, v, n) => a + (top[n] ? v : 0), 0)
+    const all = p.pages_per_node.reduce((a, v) => a + v, 0)
     tiers[`${p.pid}:top`] = { label: `${p.comm} top`, color, value: onTop }
     tiers[`${p.pid}:slow`] = { label: `${p.comm} slow`, color, dash: true, value: all - onTop }
-    const hit = p.topTierHitRatio === null ? null : p.topTierHitRatio * 100
+    const hit = p.top_tier_hit_ratio === null ? null : p.top_tier_hit_ratio * 100
     quality[`${p.pid}:hit`] = { label: `${p.comm} hit`, color, value: hit }
     quality[`${p.pid}:lat`] = {
       label: `${p.comm} latency`,
       color,
       dash: true,
       right: true,
-      value: p.meanLatencyNs,
+      value: p.mean_latency_ns,
     }
     const s = p.scan
     scan[`${p.pid}:period`] = { label: `${p.comm} period`, color, value: s ? s.scan_period : null }
@@ -353,7 +353,7 @@ $('token-form').addEventListener('submit', (e) => {
 })
 
 spawnForm($('spawn'), $('spawn-status'), (p) => {
-  state.processes.set(p.pid, { ...p, toptierShare: null })
+  state.processes.set(p.pid, { ...p, toptier_share: null })
   renderProcesses()
 })
 

@@ -52,7 +52,7 @@ export class NumabCard {
       this.f[key].dataset.value = known ? String(rate) : ''
       setText(this.f[key], known ? compact(rate) : '—')
     }
-    const top = m.nodes.filter((n) => n.hotThresholdMs !== null)
-    setText(this.f.thresholds, top.map((n) => `node${n.id} ${n.hotThresholdMs} ms`).join(', '))
+    const top = m.nodes.filter((n) => n.hot_threshold_ms !== null)
+    setText(this.f.thresholds, top.map((n) => `node${n.id} ${n.hot_threshold_ms} ms`).join(', '))
   }
 }

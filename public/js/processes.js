@@ -31,9 +31,9 @@ export function workloadLabel(w) {
     case 'zipf':
       return `zipf θ=${w.theta}`
     case 'hotset': {
-      const hot = `hotset ${+(w.hotFraction * 100).toPrecision(3)}%`
-      const share = w.hotAccessFraction ?? 0.9
-      const shift = w.shiftAtMs === undefined ? '' : `, shifts at ${w.shiftAtMs / 1000} s`
+      const hot = `hotset ${+(w.hot_fraction * 100).toPrecision(3)}%`
+      const share = w.hot_access_fraction ?? 0.9
+      const shift = w.shift_at_ms === undefined ? '' : `, shifts at ${w.shift_at_ms / 1000} s`
       return `${hot} (${+(share * 100).toPrecision(3)}% of accesses${shift})`
     }
     default:
@@ -44,7 +44,7 @@ export function workloadLabel(w) {
 /** A closed loop's time to finish, or how far it got; '—' for a fixed-rate process. */
 function finishLabel(loop) {
   if (!loop) return '—'
-  if (loop.timeToFinishMs !== null) return `${(loop.timeToFinishMs / 1000).toFixed(3)} s`
+  if (loop.time_to_finish_ms !== null) return `${(loop.time_to_finish_ms / 1000).toFixed(3)} s`
   return `${pct(loop.done / loop.accesses)} done`
 }
 
@@ -111,19 +111,19 @@ export class ProcessTable {
       const c = r.cells
       c.comm.querySelector('.swatch').style.background = PALETTE[i % PALETTE.length]
       setText(c.workload, workloadLabel(p.workload))
-      setText(c.rate, `${(p.accessRate / 1e6).toFixed(2)}M/s`)
-      setText(c.size, bytes(p.pagesPerNode.reduce((a, b) => a + b, 0) * PAGE))
-      fillBar(c.nodes, nodes, p.pagesPerNode)
-      setText(c.top, pct(p.toptierShare))
-      setText(c.hit, pct(p.topTierHitRatio))
-      setText(c.latency, p.meanLatencyNs == null ? '—' : `${p.meanLatencyNs.toFixed(0)} ns`)
+      setText(c.rate, `${(p.access_rate / 1e6).toFixed(2)}M/s`)
+      setText(c.size, bytes(p.pages_per_node.reduce((a, b) => a + b, 0) * PAGE))
+      fillBar(c.nodes, nodes, p.pages_per_node)
+      setText(c.top, pct(p.toptier_share))
+      setText(c.hit, pct(p.top_tier_hit_ratio))
+      setText(c.latency, p.mean_latency_ns == null ? '—' : `${p.mean_latency_ns.toFixed(0)} ns`)
       setText(c.precision, pct(p.precision))
       setText(c.recall, pct(p.recall))
       setText(c.promoted, p.promoted.toLocaleString('en'))
       setText(c.pending, p.migration ? p.migration.pending.toLocaleString('en') : '—')
       setText(c.period, p.scan ? `${p.scan.scan_period} ms` : '—')
-      setText(c.numab, p.numa ? `${((p.numa.scanNs + p.numa.faultNs) / 1e6).toFixed(1)} ms` : '—')
-      setText(c.finish, finishLabel(p.closedLoop))
+      setText(c.numab, p.numa ? `${((p.numa.scan_ns + p.numa.fault_ns) / 1e6).toFixed(1)} ms` : '—')
+      setText(c.finish, finishLabel(p.closed_loop))
       this.tbody.append(r.row)
       r.badge.hidden = !p.stall
       r.badge.title = p.stall ? p.stall.reason : ''
@@ -207,14 +207,14 @@ export function spawnForm(form, status, onSpawned) {
     }[f.policy.value]
     const workload = {
       zipf: { pattern: 'zipf', theta: Number(f.theta.value) },
-      hotset: { pattern: 'hotset', hotFraction: Number(f.hotFraction.value) },
+      hotset: { pattern: 'hotset', hot_fraction: Number(f.hot_fraction.value) },
     }[f.workload.value] ?? { pattern: f.workload.value }
     const spec = {
       comm: f.comm.value,
       size: Number(f.size.value) * 2 ** 20,
       policy,
       workload,
-      accessRate: Number(f.accessRate.value),
+      access_rate: Number(f.access_rate.value),
     }
     try {
       const p = await api('POST', '/processes', spec)
@@ -253,7 +253,7 @@ export class NodeList {
             el(
               'span',
               { class: 'muted' },
-              `${n.toptier ? 'top tier' : 'slow tier'} · ${n.latencyNs} ns`,
+              `${n.toptier ? 'top tier' : 'slow tier'} · ${n.latency_ns} ns`,
             ),
           ),
           el('div', { class: 'meter', role: 'presentation' }, fill),

@@ -114,7 +114,7 @@ export class EventStream {
         break
       case 'batch':
       case 'lost':
-        this.position.seq = msg.toSeq
+        this.position.seq = msg.to_seq
         break
       case 'heartbeat':
         this.position.seq = msg.seq

@@ -76,12 +76,12 @@ export class ThreadCards {
     setText(c.f.pid, String(t.pid))
     setText(c.f.cycles, t.cycles.toLocaleString('en'))
     // The clock is the last stats' time, which a freshly read wake-up may be past.
-    const ago = t.lastWake === null ? 0 : Math.max(0, now - t.lastWake) / 1000
-    const when = t.lastWake === null ? '—' : `t = ${secs(t.lastWake)} (${ago.toFixed(2)} s ago)`
+    const ago = t.last_wake === null ? 0 : Math.max(0, now - t.last_wake) / 1000
+    const when = t.last_wake === null ? '—' : `t = ${secs(t.last_wake)} (${ago.toFixed(2)} s ago)`
     setText(c.f.wake, when)
-    setText(c.f.cpu, `${(t.cpuNs / 1e6).toFixed(1)} ms`)
+    setText(c.f.cpu, `${(t.cpu_ns / 1e6).toFixed(1)} ms`)
     // Why the last start/stop was refused, else the thread's own last error.
-    setText(c.f.error, c.refused || (t.lastError ?? ''))
+    setText(c.f.error, c.refused || (t.last_error ?? ''))
     const running = t.state !== 'stopped'
     setText(c.f.button, running ? `Stop ${t.name}` : `Start ${t.name}`)
     c.f.button.dataset.action = running ? 'stop' : 'start'

@@ -309,7 +309,7 @@ const NodeSpec = z.strictObject({
     .min(0)
     .max(1 << 20)
     .optional(),
-  latencyNs: z.number().min(1).max(1e6).optional(),
+  latency_ns: z.number().min(1).max(1e6).optional(),
   label: z.string().min(1).max(32).optional(),
 })
 
@@ -329,7 +329,7 @@ const TunableValue = z.union([z.string().max(4096), z.number(), z.boolean()])
 
 export const ConfigFile = z.strictObject({
   topology: Topology.optional().describe(
-    'NUMA nodes `{capacity, cpus, adistance?, latencyNs?, label?}` and an optional SLIT ' +
+    'NUMA nodes `{capacity, cpus, adistance?, latency_ns?, label?}` and an optional SLIT ' +
       '`distance` matrix.',
   ),
   processes: z

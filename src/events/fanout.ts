@@ -214,7 +214,7 @@ export abstract class FanOut {
     for (const g of this.groups.values()) {
       const due =
         all ||
-        now - g.flushedAt >= g.filter.sub.batchMs ||
+        now - g.flushedAt >= g.filter.sub.batch_ms ||
         this.ring.last - g.seen >= FLUSH_EVENTS ||
         this.behind(g)
       if (due) this.flushGroup(g, now)
@@ -308,7 +308,7 @@ export abstract class FanOut {
 
   private sendLost(m: Member): void {
     m.peer.send(
-      `{"type":"lost","fromSeq":${m.lostFrom},"toSeq":${m.lostTo},"count":${m.lostCount}}`,
+      `{"type":"lost","from_seq":${m.lostFrom},"to_seq":${m.lostTo},"count":${m.lostCount}}`,
       TEXT,
     )
     m.lostCount = 0
@@ -326,7 +326,7 @@ export abstract class FanOut {
     let start = from
     const finish = (end: number) => {
       const head = Buffer.from(
-        `{"type":"batch","epoch":"${ring.epoch}","fromSeq":${start},"toSeq":${end},"events":[`,
+        `{"type":"batch","epoch":"${ring.epoch}","from_seq":${start},"to_seq":${end},"events":[`,
       )
       const buf = Buffer.allocUnsafe(head.length + w.pos + 2)
       head.copy(buf)

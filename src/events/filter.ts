@@ -16,7 +16,7 @@ export interface Subscription {
   readonly events: readonly string[]
   readonly pids: readonly number[] | null
   readonly format: Format
-  readonly batchMs: number
+  readonly batch_ms: number
 }
 
 export interface Filter {
@@ -84,7 +84,7 @@ export function compileFilter(sub: Subscription): Filter {
     sub,
     mask,
     pids: pids === null ? null : new Set(pids),
-    key: `${sub.format}/${sub.batchMs}/${mask.join('')}/${pids?.join(',') ?? '*'}`,
+    key: `${sub.format}/${sub.batch_ms}/${mask.join('')}/${pids?.join(',') ?? '*'}`,
   }
 }
 

@@ -135,7 +135,7 @@ export const Subscribe = z
       .optional()
       .describe('resume after this position (the last seq the client has accounted for)'),
     format: Format.optional().describe('default json'),
-    batchMs: z
+    batch_ms: z
       .number()
       .int()
       .min(MIN_BATCH_MS)
@@ -186,7 +186,7 @@ const Subscription = z.object({
   events: z.array(z.string()).describe('the events selected, by full name'),
   pids: z.array(z.number().int()).nullable(),
   format: Format,
-  batchMs: z.number().int(),
+  batch_ms: z.number().int(),
 })
 
 export const Subscribed = z.strictObject({
@@ -218,22 +218,22 @@ export const Batch = z
   .strictObject({
     type: z.literal('batch'),
     epoch: Epoch.describe('the epoch of every seq in the batch'),
-    fromSeq: Seq,
-    toSeq: Seq,
+    from_seq: Seq,
+    to_seq: Seq,
     events: z.union([z.array(JsonEvent), z.array(TraceLine)]),
   })
   .describe(
-    'Events with fromSeq <= seq <= toSeq that pass the filter; {epoch, seq} is the position ' +
+    'Events with from_seq <= seq <= to_seq that pass the filter; {epoch, seq} is the position ' +
       'of each. Batches cover consecutive ' +
-      'ranges: the next batch, lost or heartbeat starts after toSeq (a filtered stream skips ' +
+      'ranges: the next batch, lost or heartbeat starts after to_seq (a filtered stream skips ' +
       'ranges where nothing matched).',
   )
 
 export const Lost = z
   .strictObject({
     type: z.literal('lost'),
-    fromSeq: Seq,
-    toSeq: Seq,
+    from_seq: Seq,
+    to_seq: Seq,
     count: z.number().int().min(1).describe('events that passed the filter and were not sent'),
   })
   .describe(

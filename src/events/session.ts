@@ -41,7 +41,7 @@ export function subscriptionOf(msg: Omit<SubscribeMessage, 'type'>): Subscriptio
     events: msg.events ?? ['*'],
     pids: msg.pids ?? null,
     format: msg.format ?? 'json',
-    batchMs: msg.batchMs ?? DEFAULT_BATCH_MS,
+    batch_ms: msg.batch_ms ?? DEFAULT_BATCH_MS,
   }
 }
 
@@ -50,7 +50,7 @@ function describe(f: Filter) {
     events: selectedEvents(f),
     pids: f.pids ? [...f.pids] : null,
     format: f.sub.format,
-    batchMs: f.sub.batchMs,
+    batch_ms: f.sub.batch_ms,
   }
 }
 

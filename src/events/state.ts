@@ -23,7 +23,7 @@ export const Node = z.object({
   toptier: z.boolean(),
   memtier: z.number().int(),
   cpus: z.boolean(),
-  latencyNs: z.number(),
+  latency_ns: z.number(),
   pages: z.number().int(),
   free: z.number().int(),
 })
@@ -55,7 +55,7 @@ export function tunablesSchema(files: readonly SysfsFile[]) {
 
 /** A process in `stats`: GET /processes/PID, and the share of its pages on the top tier. */
 export const Occupancy = ProcessDetail.extend({
-  toptierShare: Ratio.describe('share of the pages on top-tier nodes'),
+  toptier_share: Ratio.describe('share of the pages on top-tier nodes'),
 })
 
 export function threads(k: Kernel): Thread[] {
@@ -69,7 +69,7 @@ export function nodes(k: Kernel): z.infer<typeof Node>[] {
     toptier: n.toptier,
     memtier: n.memtier,
     cpus: n.cpus,
-    latencyNs: n.latencyNs,
+    latency_ns: n.latency_ns,
     pages: n.pages,
     free: n.free,
   }))
@@ -121,7 +121,7 @@ export class StatsSampler {
 export const StatsNode = z.object({
   id: z.number().int(),
   free: z.number().int(),
-  hotThresholdMs: z
+  hot_threshold_ms: z
     .number()
     .nullable()
     .describe(
@@ -135,7 +135,7 @@ export function statsNodes(k: Kernel): z.infer<typeof StatsNode>[] {
   return k.machine.nodes.map((n) => ({
     id: n.id,
     free: n.free,
-    hotThresholdMs: n.toptier ? k.numab.threshold(n.id) : null,
+    hot_threshold_ms: n.toptier ? k.numab.threshold(n.id) : null,
   }))
 }
 
@@ -143,8 +143,8 @@ export function statsNodes(k: Kernel): z.infer<typeof StatsNode>[] {
 export function occupancy(k: Kernel): z.infer<typeof Occupancy>[] {
   const top = k.machine.nodes.map((n) => n.toptier)
   return processes(k).map((p) => {
-    const total = p.pagesPerNode.reduce((a, b) => a + b, 0)
-    const onTop = p.pagesPerNode.reduce((a, b, n) => a + (top[n] ? b : 0), 0)
-    return { ...p, toptierShare: total > 0 ? onTop / total : null }
+    const total = p.pages_per_node.reduce((a, b) => a + b, 0)
+    const onTop = p.pages_per_node.reduce((a, b, n) => a + (top[n] ? b : 0), 0)
+    return { ...p, toptier_share: total > 0 ? onTop / total : null }
   })
 }

@@ -34,7 +34,7 @@ export interface RunnerStatus {
   mode: RunMode
   speed: number
   /** Virtual ms the simulation is behind its realtime target (0 when keeping up). */
-  lagMs: number
+  lag_ms: number
   seed: number
 }
 
@@ -76,7 +76,7 @@ export class SimRunner {
       now: this.kernel.now,
       mode: this.mode,
       speed: this.speed,
-      lagMs: this.lag,
+      lag_ms: this.lag,
       seed: this.kernel.seed,
     }
   }

@@ -32,7 +32,11 @@ import type { ProcessSpec } from '../kernel/spec.ts'
 import { ProcessSpecSchema } from '../schemas/processes.ts'
 
 export const STATE_FORMAT = 'kscand-sim-state'
-export const STATE_VERSION = 1
+/**
+ * 2: every key snake_case (`saved_at`, `access_rate`, …). A version 1 file, written with the
+ * camelCase keys of before, is migrated on load (V1_KEYS); the boot rewrites it as version 2.
+ */
+export const STATE_VERSION = 2
 /** Far above any real state (processes are capped), small enough to read at once. */
 export const MAX_STATE_BYTES = 16 * 1024 * 1024
 export const MAX_STATE_PROCESSES = MAX_PROCESSES
@@ -65,10 +69,61 @@ const MachineStateSchema = z.strictObject({
     .max(MAX_STATE_PROCESSES),
 }) satisfies z.ZodType<MachineState>
 
+/**
+ * The keys version 1 spelt in camelCase, and their names since: at the top of the document
+ * and inside a process spec (its policy, workload and closed loop). A version 1 file with any
+ * other key is refused as any file is, naming that key.
+ */
+const V1_KEYS: Readonly<Record<string, string>> = {
+  savedAt: 'saved_at',
+  accessRate: 'access_rate',
+  closedLoop: 'closed_loop',
+  thinkNs: 'think_ns',
+  cpuNode: 'cpu_node',
+  memNode: 'mem_node',
+  hotFraction: 'hot_fraction',
+  hotAccessFraction: 'hot_access_fraction',
+  shiftAtMs: 'shift_at_ms',
+  shiftFraction: 'shift_fraction',
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function renameV1(v: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [V1_KEYS[k] ?? k, x]))
+}
+
+/** A version 1 spec with its keys renamed; what is not an object is left for the schema. */
+function migrateSpec(spec: unknown): unknown {
+  if (!isObject(spec)) return spec
+  const out = renameV1(spec)
+  for (const key of ['policy', 'workload', 'closed_loop']) {
+    if (isObject(out[key])) out[key] = renameV1(out[key])
+  }
+  return out
+}
+
+/** A version 1 document as version 2; any other document as it is. */
+function migrate(doc: unknown): unknown {
+  if (!isObject(doc) || doc.format !== STATE_FORMAT || doc.version !== 1) return doc
+  const out: Record<string, unknown> = { ...renameV1(doc), version: STATE_VERSION }
+  const state = out.state
+  if (isObject(state) && Array.isArray(state.processes)) {
+    out.state = {
+      ...state,
+      processes: state.processes.map((p) =>
+        isObject(p) ? { ...p, spec: migrateSpec(p.spec) } : p,
+      ),
+    }
+  }
+  return out
+}
+
 const StateDocument = z.strictObject({
   format: z.literal(STATE_FORMAT),
   version: z.literal(STATE_VERSION),
-  savedAt: z.iso.datetime(),
+  saved_at: z.iso.datetime(),
   state: MachineStateSchema,
 })
 
@@ -196,7 +251,7 @@ export class StateFile {
     } catch (err) {
       throw new StateFileError(this.path, 'corrupt', `not JSON (${(err as Error).message})`)
     }
-    const doc = StateDocument.safeParse(json)
+    const doc = StateDocument.safeParse(migrate(json))
     if (!doc.success) throw new StateFileError(this.path, 'corrupt', firstIssue(doc.error))
     this.last = [Buffer.from(JSON.stringify(doc.data.state))]
     return doc.data.state
@@ -240,7 +295,7 @@ export class StateFile {
     const envelope = {
       format: STATE_FORMAT,
       version: STATE_VERSION,
-      savedAt: new Date().toISOString(),
+      saved_at: new Date().toISOString(),
     }
     const doc = [Buffer.from(`${JSON.stringify(envelope).slice(0, -1)},"state":`), ...parts, END]
     const bytes = doc.reduce((sum, p) => sum + p.length, 0)

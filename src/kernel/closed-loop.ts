@@ -1,9 +1,9 @@
 /**
  * Closed-loop workloads (docs/numa-balancing.md §9): a process with `threads` threads, each
- * doing one memory access, then `thinkNs` of other work, until `accesses` accesses are done
+ * doing one memory access, then `think_ns` of other work, until `accesses` accesses are done
  * in all. Its access rate is not given but follows from where its pages are:
  *
- *   rate = threads / (thinkNs + L),  L = the access-weighted latency of its pages' nodes,
+ *   rate = threads / (think_ns + L),  L = the access-weighted latency of its pages' nodes,
  *
  * and the time its threads spend stalled in NUMA hint faults, synchronous migrations and
  * task_numa_work (the CPU time charged to its task) does no accesses. Every
@@ -34,9 +34,9 @@ const RATE_STEP = 0.005
 export class ClosedLoop {
   done = 0
   /** Virtual ms the budget was spent at (fractional), or null while running. */
-  finishedAt: number | null = null
+  finished_at: number | null = null
   /** Thread time lost to stalls (ns), counted so far. */
-  stalledNs = 0
+  stalled_ns = 0
   private lastAt: number
   private lastStallNs = 0
 
@@ -45,37 +45,37 @@ export class ClosedLoop {
     private readonly proc: Process,
     private readonly k: ClosedLoopContext,
   ) {
-    this.lastAt = proc.startedAt
+    this.lastAt = proc.started_at
   }
 
   /** Access-weighted mean latency of the process's pages (ns). */
-  meanLatencyNs(): number {
+  mean_latency_ns(): number {
     const nodes = this.k.machine.nodes
     const { rateOnNode, pagesOnNode } = this.proc.mm
     let rate = 0
     let lat = 0
     for (let n = 0; n < nodes.length; n++) {
       rate += Math.max(0, rateOnNode[n])
-      lat += Math.max(0, rateOnNode[n]) * nodes[n].latencyNs
+      lat += Math.max(0, rateOnNode[n]) * nodes[n].latency_ns
     }
     if (rate > 0) return lat / rate
     // No rates yet (at exec): weigh by pages.
     let pages = 0
     for (let n = 0; n < nodes.length; n++) {
       pages += pagesOnNode[n]
-      lat += pagesOnNode[n] * nodes[n].latencyNs
+      lat += pagesOnNode[n] * nodes[n].latency_ns
     }
     return pages > 0 ? lat / pages : 0
   }
 
   /** Accesses per second the threads reach with their pages where they are now. */
   rate(): number {
-    return (this.spec.threads * 1e9) / (this.spec.thinkNs + this.meanLatencyNs())
+    return (this.spec.threads * 1e9) / (this.spec.think_ns + this.mean_latency_ns())
   }
 
   /** time-to-finish in ms, or null while running. */
-  get timeToFinishMs(): number | null {
-    return this.finishedAt === null ? null : this.finishedAt - this.proc.startedAt
+  get time_to_finish_ms(): number | null {
+    return this.finished_at === null ? null : this.finished_at - this.proc.started_at
   }
 
   /** Adds up the progress since the last tick; true when the budget is spent. */
@@ -84,13 +84,13 @@ export class ClosedLoop {
     const dtMs = now - this.lastAt
     const stall = stallNsTotal - this.lastStallNs
     this.lastStallNs = stallNsTotal
-    this.stalledNs += stall
-    const perAccessNs = this.spec.thinkNs + this.meanLatencyNs()
+    this.stalled_ns += stall
+    const perAccessNs = this.spec.think_ns + this.mean_latency_ns()
     const threadNs = Math.max(0, this.spec.threads * dtMs * 1e6 - stall)
     const accesses = threadNs / perAccessNs
     const left = this.spec.accesses - this.done
     if (accesses >= left) {
-      this.finishedAt = this.lastAt + (dtMs * left) / accesses
+      this.finished_at = this.lastAt + (dtMs * left) / accesses
       this.done = this.spec.accesses
       this.lastAt = now
       return true
@@ -103,12 +103,12 @@ export class ClosedLoop {
 
 /** Validates a closed-loop spec for a workload; throws EINVAL naming the field. */
 export function validateClosedLoop(c: ClosedLoopSpec, workload: WorkloadSpec): void {
-  if (typeof c !== 'object' || c === null) throw einval('closedLoop must be an object')
-  checkInt('closedLoop.threads', c.threads, 1, 4096)
-  checkNumber('closedLoop.thinkNs', c.thinkNs, 0, 1e9)
-  checkInt('closedLoop.accesses', c.accesses, 1, Number.MAX_SAFE_INTEGER)
+  if (typeof c !== 'object' || c === null) throw einval('closed_loop must be an object')
+  checkInt('closed_loop.threads', c.threads, 1, 4096)
+  checkNumber('closed_loop.think_ns', c.think_ns, 0, 1e9)
+  checkInt('closed_loop.accesses', c.accesses, 1, Number.MAX_SAFE_INTEGER)
   if (workload.pattern === 'sequential' || workload.pattern === 'idle')
-    throw einval(`closedLoop needs a random access pattern, not ${workload.pattern}`)
+    throw einval(`closed_loop needs a random access pattern, not ${workload.pattern}`)
 }
 
 /** The closed-loop processes of a kernel and their ticks. */
@@ -137,12 +137,12 @@ export class ClosedLoops {
     this.k.sched.at(this.k.sched.now + CLOSED_LOOP_TICK_MS, () => {
       if (this.loops.get(proc) !== loop) return
       const task = this.k.numab.task(proc)
-      if (loop.tick(task ? task.scanNs + task.faultNs : 0)) {
+      if (loop.tick(task ? task.scan_ns + task.fault_ns : 0)) {
         this.setRate(proc, 0)
         return
       }
       const rate = loop.rate()
-      if (Math.abs(rate - proc.accessRate) > RATE_STEP * proc.accessRate) this.setRate(proc, rate)
+      if (Math.abs(rate - proc.access_rate) > RATE_STEP * proc.access_rate) this.setRate(proc, rate)
       this.schedule(proc, loop)
     })
   }
@@ -152,7 +152,7 @@ export class ClosedLoops {
     const { k } = this
     const mm = proc.mm
     const before = mm.rateQ.slice()
-    proc.accessRate = rate
+    proc.access_rate = rate
     const pages = mm.accessedPages()
     if (rate > 0) assignRates(proc.workload, rate, pages, mm.rateQ, proc.seed, proc.phase)
     else for (let i = 0; i < pages.length; i++) mm.rateQ[pages.at(i)] = 0

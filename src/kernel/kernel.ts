@@ -264,14 +264,14 @@ export class Kernel implements KscandContext {
     }
     const vmas = layoutVmas(vmaSpecs, maxPages)
     const workload: WorkloadSpec = spec.workload ?? { pattern: 'uniform' }
-    const closedLoop = spec.closedLoop
-    if (closedLoop !== undefined) {
-      if (spec.accessRate !== undefined) throw einval('give either accessRate or closedLoop')
-      validateClosedLoop(closedLoop, workload)
+    const closed_loop = spec.closed_loop
+    if (closed_loop !== undefined) {
+      if (spec.access_rate !== undefined) throw einval('give either access_rate or closed_loop')
+      validateClosedLoop(closed_loop, workload)
     }
     // A closed-loop process gets its rates from its loop once placed.
-    const accessRate = closedLoop ? 0 : (spec.accessRate ?? 1e6)
-    validateWorkload(workload, accessRate)
+    const access_rate = closed_loop ? 0 : (spec.access_rate ?? 1e6)
+    validateWorkload(workload, access_rate)
     if (this.procList.length >= this.maxProcesses) {
       throw new KernelError('ENOSPC', `${this.procList.length} processes: the most there can be`)
     }
@@ -286,16 +286,16 @@ export class Kernel implements KscandContext {
       this.machine.nodes.length,
     )
     // Place every page (first touch at exec) before anything global changes.
-    const cpuNode = this.taskCpuNode(policy)
-    const used = this.placePages(mm, policy, cpuNode)
+    const cpu_node = this.taskCpuNode(policy)
+    const used = this.placePages(mm, policy, cpu_node)
     this.nextPid++
     const now = this.sched.now
     const nowRel = now - this.timeBase
     mm.rng[0] = seed
     const accessed = mm.accessedPages()
-    assignRates(workload, accessRate, accessed, mm.rateQ, seed, 0)
+    assignRates(workload, access_rate, accessed, mm.rateQ, seed, 0)
     if (workload.pattern === 'sequential') {
-      mm.sweepMs = sweepPeriodMs(accessRate, mm.nrPages)
+      mm.sweepMs = sweepPeriodMs(access_rate, mm.nrPages)
       mm.sweepStartRel = nowRel
     }
     mm.nextAccess.fill(NEVER)
@@ -317,7 +317,7 @@ export class Kernel implements KscandContext {
       mm,
       spec,
       workload,
-      accessRate,
+      access_rate,
       now,
       seed,
       parent?.pid ?? null,
@@ -325,16 +325,16 @@ export class Kernel implements KscandContext {
     this.procs.set(pid, proc)
     this.procList = [...this.procList, proc]
     // Each thread is a user of the mm.
-    if (closedLoop) mm.mm_users = closedLoop.threads
+    if (closed_loop) mm.mm_users = closed_loop.threads
     // kscand_fork() runs in the parent's dup_mmap(); kscand_execve() in the new image.
     this.kscand.enter(mm, parent ?? proc)
-    this.numab.taskInit(proc, cpuNode)
-    if (closedLoop) this.closedLoops.start(proc, closedLoop)
+    this.numab.taskInit(proc, cpu_node)
+    if (closed_loop) this.closedLoops.start(proc, closed_loop)
     for (const node of this.machine.nodes) {
       if (node.toptier && node.free < node.wmarkLow) this.wakeupKswapd(node.id)
     }
-    if (workload.pattern === 'hotset' && workload.shiftAtMs !== undefined) {
-      this.sched.at(now + workload.shiftAtMs, () => this.shiftHotSet(proc))
+    if (workload.pattern === 'hotset' && workload.shift_at_ms !== undefined) {
+      this.sched.at(now + workload.shift_at_ms, () => this.shiftHotSet(proc))
     }
     return proc
   }
@@ -344,7 +344,7 @@ export class Kernel implements KscandContext {
    * ENOMEM without touching the machine. Like the page allocator, a first pass keeps each
    * node above its low watermark and a second pass goes down to the min watermark.
    */
-  private placePages(mm: MmStruct, policy: PolicySpec, cpuNode: number): number[] {
+  private placePages(mm: MmStruct, policy: PolicySpec, cpu_node: number): number[] {
     const { machine } = this
     const nrNodes = machine.nodes.length
     const used = new Array<number>(nrNodes).fill(0)
@@ -357,7 +357,7 @@ export class Kernel implements KscandContext {
     switch (policy?.mode) {
       case 'local':
         order = machine.zonelist(
-          policy.memNode === undefined ? cpuNode : machine.node(policy.memNode).id,
+          policy.mem_node === undefined ? cpu_node : machine.node(policy.mem_node).id,
         )
         break
       case 'preferred':
@@ -416,11 +416,11 @@ export class Kernel implements KscandContext {
       machine.zonelist(machine.node(from).id).find((n) => machine.nodes[n].cpus)!
     switch (policy?.mode) {
       case 'local': {
-        const cpuNode =
-          policy.cpuNode ??
+        const cpu_node =
+          policy.cpu_node ??
           machine.nodes.filter((n) => n.cpus).sort((a, b) => b.free - a.free || a.id - b.id)[0].id
-        if (!machine.node(cpuNode).cpus) throw einval(`policy.cpuNode ${cpuNode} has no cpus`)
-        return cpuNode
+        if (!machine.node(cpu_node).cpus) throw einval(`policy.cpu_node ${cpu_node} has no cpus`)
+        return cpu_node
       }
       case 'preferred':
         return nearestCpu(policy.node)
@@ -460,7 +460,7 @@ export class Kernel implements KscandContext {
     const mm = proc.mm
     const before = mm.rateQ.slice()
     proc.phase = 1
-    assignRates(proc.workload, proc.accessRate, mm.accessedPages(), mm.rateQ, proc.seed, 1)
+    assignRates(proc.workload, proc.access_rate, mm.accessedPages(), mm.rateQ, proc.seed, 1)
     const nowRel = this.sched.now - this.timeBase
     for (let i = 0; i < mm.nrPages; i++) {
       if (mm.rateQ[i] === before[i]) continue
@@ -594,7 +594,7 @@ export class Kernel implements KscandContext {
       const r = Math.max(0, mm.rateOnNode[n])
       rate += r
       if (nodes[n].toptier) topRate += r
-      latency += r * nodes[n].latencyNs
+      latency += r * nodes[n].latency_ns
     }
     const q = mm.quality
     const slot = this.kscand.slotOf(mm)
@@ -604,9 +604,9 @@ export class Kernel implements KscandContext {
     return {
       pid,
       comm: proc.comm,
-      pagesPerNode: Array.from(mm.pagesOnNode),
-      topTierHitRatio: rate > 0 ? topRate / rate : null,
-      meanLatencyNs: rate > 0 ? latency / rate : null,
+      pages_per_node: Array.from(mm.pagesOnNode),
+      top_tier_hit_ratio: rate > 0 ? topRate / rate : null,
+      mean_latency_ns: rate > 0 ? latency / rate : null,
       precision: q.queued > 0 ? q.queuedHot / q.queued : null,
       recall: q.hotSlowSeen > 0 ? q.queuedHot / q.hotSlowSeen : null,
       queued: q.queued,
@@ -639,17 +639,17 @@ export class Kernel implements KscandContext {
               numa_scan_offset: task.numa_scan_offset,
               numa_pages_migrated: task.numa_pages_migrated,
               numa_preferred_nid: task.numa_preferred_nid,
-              scanNs: task.scanNs,
-              faultNs: task.faultNs,
+              scan_ns: task.scan_ns,
+              fault_ns: task.fault_ns,
             }
           : null,
-      closedLoop: loop
+      closed_loop: loop
         ? {
             ...loop.spec,
             done: loop.done,
-            stalledNs: loop.stalledNs,
-            finishedAt: loop.finishedAt,
-            timeToFinishMs: loop.timeToFinishMs,
+            stalled_ns: loop.stalled_ns,
+            finished_at: loop.finished_at,
+            time_to_finish_ms: loop.time_to_finish_ms,
           }
         : null,
       stall: this.kmigrated.stall(mm),
@@ -670,11 +670,11 @@ export interface PageInfo {
 export interface ProcessStats {
   pid: number
   comm: string
-  pagesPerNode: number[]
+  pages_per_node: number[]
   /** Access-weighted share of accesses served by top-tier nodes. */
-  topTierHitRatio: number | null
+  top_tier_hit_ratio: number | null
   /** Access-weighted mean load latency over the nodes' modelled latencies. */
-  meanLatencyNs: number | null
+  mean_latency_ns: number | null
   /** Share of queued slow-tier pages that were truly hot (ground truth). */
   precision: number | null
   /** Share of truly hot slow-tier pages kscand examined that it queued. */
@@ -700,17 +700,17 @@ export interface ProcessStats {
     numa_pages_migrated: number
     numa_preferred_nid: number
     /** CPU time the task spent in task_numa_work, and in hint faults with their migrations (ns). */
-    scanNs: number
-    faultNs: number
+    scan_ns: number
+    fault_ns: number
   } | null
-  closedLoop: {
+  closed_loop: {
     threads: number
-    thinkNs: number
+    think_ns: number
     accesses: number
     done: number
-    stalledNs: number
-    finishedAt: number | null
-    timeToFinishMs: number | null
+    stalled_ns: number
+    finished_at: number | null
+    time_to_finish_ms: number | null
   } | null
   /** Why its pages are not being promoted, when they are not. */
   stall: PromotionStall | null

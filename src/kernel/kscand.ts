@@ -298,7 +298,7 @@ export class Kscand {
         timeout: Number.POSITIVE_INFINITY,
         paused: true,
       }
-      t.cpuNs = t.cpuTimeNs()
+      t.cpu_ns = t.cpuTimeNs()
       t.spinningSince = null
       return
     }

@@ -25,7 +25,7 @@ export interface NodeSpec {
   /** Abstract distance; defaults to DRAM for CPU nodes and dax/kmem (CXL) otherwise. */
   readonly adistance?: number
   /** Load-to-use latency used by the quality model; defaults 100 ns DRAM / 220 ns otherwise. */
-  readonly latencyNs?: number
+  readonly latency_ns?: number
   readonly label?: string
 }
 
@@ -64,7 +64,7 @@ export class NumaNode {
     readonly pages: number,
     readonly cpus: boolean,
     readonly adistance: number,
-    readonly latencyNs: number,
+    readonly latency_ns: number,
     readonly label: string,
   ) {
     this.free = pages
@@ -93,10 +93,10 @@ export class Machine {
       const adistance =
         s.adistance ?? (s.cpus ? MEMTIER_ADISTANCE_DRAM : MEMTIER_DEFAULT_DAX_ADISTANCE)
       checkInt(`${what}.adistance`, adistance, 0, 1 << 20)
-      const latencyNs = s.latencyNs ?? (adistance <= MEMTIER_ADISTANCE_DRAM ? 100 : 220)
-      checkNumber(`${what}.latencyNs`, latencyNs, 1, 1e6)
+      const latency_ns = s.latency_ns ?? (adistance <= MEMTIER_ADISTANCE_DRAM ? 100 : 220)
+      checkNumber(`${what}.latency_ns`, latency_ns, 1, 1e6)
       const label = s.label ?? (s.cpus ? 'DRAM' : 'CXL')
-      return new NumaNode(id, s.capacity / PAGE_SIZE, s.cpus, adistance, latencyNs, label)
+      return new NumaNode(id, s.capacity / PAGE_SIZE, s.cpus, adistance, latency_ns, label)
     })
     if (!this.nodes.some((x) => x.cpus))
       throw einval('the topology needs at least one node with cpus')

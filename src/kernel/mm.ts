@@ -210,8 +210,8 @@ export class Process {
     readonly spec: ProcessSpec,
     readonly workload: WorkloadSpec,
     /** Accesses per second; a closed-loop process's follows from its latency. */
-    public accessRate: number,
-    readonly startedAt: number,
+    public access_rate: number,
+    readonly started_at: number,
     readonly seed: number,
     readonly parent: number | null,
   ) {}

@@ -415,13 +415,13 @@ export class NumaTask {
   readonly faultsBuf: Float64Array
   numab: MmNumab | null = null
   /** CPU time charged for scanning and for hint faults with migrations (ns). */
-  scanNs = 0
-  faultNs = 0
+  scan_ns = 0
+  fault_ns = 0
   scans = 0
 
   constructor(
     readonly proc: Process,
-    readonly cpuNode: number,
+    readonly cpu_node: number,
     nrNodes: number,
     body: (t: Kthread) => Generator<Wait, void, void>,
     k: KthreadContext,
@@ -517,11 +517,11 @@ export class NumaBalancing {
    * numa_next_scan = 0, numa_scan_period = scan_delay, node_stamp = 0. The task is scheduled
    * once NUMA balancing has been on; with it never on, nothing of it runs.
    */
-  taskInit(proc: Process, cpuNode: number): void {
+  taskInit(proc: Process, cpu_node: number): void {
     const nrNodes = this.k.machine.nodes.length
     const task: NumaTask = new NumaTask(
       proc,
-      cpuNode,
+      cpu_node,
       nrNodes,
       (t): Generator<Wait, void, void> => this.main(t, task),
       this.k,
@@ -560,9 +560,9 @@ export class NumaBalancing {
       if (t.should_stop()) return
       // task_tick_numa() at the jiffies the tick condition first holds.
       if (this.mode !== 0) {
-        const cpuNs = (k.sched.now - task.proc.startedAt) * TICK_NS
+        const cpu_ns = (k.sched.now - task.proc.started_at) * TICK_NS
         const period = task.numa_scan_period * TICK_NS
-        if (cpuNs > task.node_stamp + period) {
+        if (cpu_ns > task.node_stamp + period) {
           if (task.node_stamp === 0) task.numa_scan_period = taskScanMin(task.rss, this)
           task.node_stamp += period
           if (k.sched.now >= task.numa_next_scan) yield* this.taskNumaWork(t, task)
@@ -584,7 +584,7 @@ export class NumaBalancing {
     let at = task.numab ? Math.ceil(task.numab.peekAt()) : Number.POSITIVE_INFINITY
     if (this.mode !== 0) {
       const tick =
-        task.proc.startedAt +
+        task.proc.started_at +
         Math.floor((task.node_stamp + task.numa_scan_period * TICK_NS) / TICK_NS) +
         1
       at = Math.min(at, tick)
@@ -605,7 +605,7 @@ export class NumaBalancing {
     let pages = this.scan_size_mb * 2 ** (20 - PAGE_SHIFT)
     let virtpages = pages * 8
     if (!pages) return
-    const cpuBefore = t.cpuNs
+    const cpuBefore = t.cpu_ns
     t.charge(k.costs.numabScanNs)
     task.scans++
     const mm = task.proc.mm
@@ -687,8 +687,8 @@ export class NumaBalancing {
     // out: the offset stays inside the VMA list, or the pass is complete.
     if (done || vi < vmas.length) task.numa_scan_offset = start
     else this.resetPtenumaScan(task)
-    task.node_stamp += SCAN_RUNTIME_FACTOR * (t.cpuNs - cpuBefore)
-    task.scanNs += t.cpuNs - cpuBefore
+    task.node_stamp += SCAN_RUNTIME_FACTOR * (t.cpu_ns - cpuBefore)
+    task.scan_ns += t.cpu_ns - cpuBefore
   }
 
   /** reset_ptenuma_scan() */
@@ -757,7 +757,7 @@ export class NumaBalancing {
     const last = vma.first + (end - vma.start) / PAGE_SIZE
     const mode = this.mode
     // A private VMA of a single-threaded mm: pages already on this node are left alone.
-    const targetNode = mm.mm_users === 1 ? task.cpuNode : -1
+    const targetNode = mm.mm_users === 1 ? task.cpu_node : -1
     const stamp = accessTime(k.sched.now, this.quirks.access_time_wraps)
     const refresh = !this.quirks.protnone_keeps_first_time
     const pteNs = k.costs.numabPteNs
@@ -837,7 +837,7 @@ export class NumaBalancing {
     const rel = at - k.timeBase
     if (mm.nextAccess[page] > rel) mm.nextAccess[page] = Math.max(0, rel)
     const src = mm.node[page]
-    const dst = task.cpuNode
+    const dst = task.cpu_node
     const useTime = (this.mode & NUMA_BALANCING_MEMORY_TIERING) !== 0 && !toptier[src]
     // numa_migrate_check()
     let flags = 0
@@ -849,7 +849,7 @@ export class NumaBalancing {
       flags |= TNF_FAULT_LOCAL
     }
     t.charge(costs.hintFaultNs)
-    task.faultNs += costs.hintFaultNs
+    task.fault_ns += costs.hintFaultNs
     let nid = src
     if (src !== dst) {
       if (this.shouldNumaMigrateMemory(task, page, src, dst, useTime)) {
@@ -870,7 +870,7 @@ export class NumaBalancing {
           flags |= TNF_MIGRATED
           nid = dst
           t.charge(costs.numabMigrateNs)
-          task.faultNs += costs.numabMigrateNs
+          task.fault_ns += costs.numabMigrateNs
           this.traceMigrate(t, task)
         }
       }
@@ -988,14 +988,14 @@ export class NumaBalancing {
   private taskNumaFault(
     task: NumaTask,
     lastCpupid: number,
-    memNode: number,
+    mem_node: number,
     pages: number,
     flags: number,
   ): void {
     const { k } = this
     if (this.mode === 0) return
     if (
-      !k.machine.toptier[memNode] &&
+      !k.machine.toptier[mem_node] &&
       (this.mode & NUMA_BALANCING_MEMORY_TIERING || !this.cpupidValid(lastCpupid))
     )
       return
@@ -1014,7 +1014,7 @@ export class NumaBalancing {
           k.sched.now + Math.min(1000, Math.floor(task.numa_scan_period / 16))
     }
     if (flags & TNF_MIGRATE_FAIL) task.locality[2] += pages
-    task.faultsBuf[memNode * 2 + priv] += pages
+    task.faultsBuf[mem_node * 2 + priv] += pages
     task.locality[local] += pages
   }
 

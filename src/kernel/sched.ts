@@ -49,15 +49,15 @@ export type KthreadBody = (t: Kthread) => Generator<Wait, void, void>
 export class Kthread {
   state: ThreadState = 'stopped'
   shouldStop = false
-  startedAt: number | null = null
-  stoppedAt: number | null = null
-  lastWake: number | null = null
+  started_at: number | null = null
+  stopped_at: number | null = null
+  last_wake: number | null = null
   cycles = 0
   /** CPU time charged to the thread so far, in ns (see cpuTimeNs()). */
-  cpuNs = 0
+  cpu_ns = 0
   /** Set while the thread busy-waits: the CPU is burnt from then on. */
   spinningSince: number | null = null
-  lastError: string | null = null
+  last_error: string | null = null
   /** CPU time not yet turned into elapsed virtual time. */
   debtNs = 0
   work = 0
@@ -83,7 +83,7 @@ export class Kthread {
   /** Charges modelled CPU time (ns) and work units to the thread. */
   charge(ns: number, work = 1): void {
     this.debtNs += ns
-    this.cpuNs += ns
+    this.cpu_ns += ns
     this.work += work
   }
 
@@ -105,7 +105,7 @@ export class Kthread {
   /** Total CPU time used, including a busy-wait in progress. */
   cpuTimeNs(): number {
     const spin = this.spinningSince === null ? 0 : (this.sched.now - this.spinningSince) * 1e6
-    return this.cpuNs + spin
+    return this.cpu_ns + spin
   }
 
   /** Virtual time of the thread's current instruction, in µs (ftrace timestamps). */
@@ -197,9 +197,9 @@ export class Scheduler {
     t.shouldStop = false
     t.gen = t.body(t)
     t.state = 'running'
-    t.startedAt = this.now
-    t.stoppedAt = null
-    t.lastError = null
+    t.started_at = this.now
+    t.stopped_at = null
+    t.last_error = null
     t.debtNs = 0
     t.work = 0
     this.trace(t, EV.kthread_start, [t.comm, t.pid])
@@ -306,7 +306,7 @@ export class Scheduler {
   private wakeTrace(t: Kthread, reason: string): void {
     t.waitingOn = null
     t.state = 'running'
-    t.lastWake = this.now
+    t.last_wake = this.now
     this.trace(t, EV.kthread_wake, [t.comm, t.pid, reason])
   }
 
@@ -332,7 +332,7 @@ export class Scheduler {
         try {
           r = gen.next()
         } catch (err) {
-          t.lastError = err instanceof Error ? err.message : String(err)
+          t.last_error = err instanceof Error ? err.message : String(err)
           r = { done: true, value: undefined }
         }
         if (r.done) {
@@ -404,7 +404,7 @@ export class Scheduler {
     t.waitingOn = null
     t.pending = null
     t.state = 'stopped'
-    t.stoppedAt = this.now
+    t.stopped_at = this.now
     t.shouldStop = false
     this.trace(t, EV.kthread_stop, [t.comm, t.pid])
   }

@@ -105,15 +105,15 @@ export interface VmaSpec {
 }
 
 export type PolicySpec =
-  /** First touch: local node of `cpuNode` (default: the CPU node with most free memory), falling back by distance. */
+  /** First touch: local node of `cpu_node` (default: the CPU node with most free memory), falling back by distance. */
   | {
       readonly mode: 'local'
-      readonly cpuNode?: number
+      readonly cpu_node?: number
       /**
        * Pages start on this node (falling back by distance) instead of the CPU node, as after
        * a move_pages(2) that left the default policy in place (abench's memory on CXL).
        */
-      readonly memNode?: number
+      readonly mem_node?: number
     }
   /** numactl --preferred: like local, starting from `node`. */
   | { readonly mode: 'preferred'; readonly node: number }
@@ -130,16 +130,16 @@ export interface ProcessSpec {
   readonly policy?: PolicySpec
   readonly workload?: WorkloadSpec
   /** Accesses per second over the whole process. */
-  readonly accessRate?: number
+  readonly access_rate?: number
   /** Instead of a rate: threads, think time and an access budget (closed-loop.ts). */
-  readonly closedLoop?: ClosedLoopSpec
+  readonly closed_loop?: ClosedLoopSpec
 }
 
 export interface ClosedLoopSpec {
   /** Threads doing accesses in parallel (1 to 4096). */
   readonly threads: number
   /** Work between two accesses of one thread, in ns (abench: 1 µs). */
-  readonly thinkNs: number
+  readonly think_ns: number
   /** Accesses to do in all (abench: 512 iterations over its pages). */
   readonly accesses: number
 }
@@ -150,16 +150,16 @@ export type WorkloadSpec =
   /** Scrambled Zipf: rank r has weight r^-theta; ranks are scattered over the pages (YCSB). */
   | { readonly pattern: 'zipf'; readonly theta: number }
   /**
-   * A hot set of `hotFraction` of the pages takes `hotAccessFraction` (default 0.9) of the
-   * accesses, the rest is uniform (HeMem GUPS). At `shiftAtMs` after the process starts,
-   * `shiftFraction` (default 1) of the hot set moves to the pages right after it.
+   * A hot set of `hot_fraction` of the pages takes `hot_access_fraction` (default 0.9) of the
+   * accesses, the rest is uniform (HeMem GUPS). At `shift_at_ms` after the process starts,
+   * `shift_fraction` (default 1) of the hot set moves to the pages right after it.
    */
   | {
       readonly pattern: 'hotset'
-      readonly hotFraction: number
-      readonly hotAccessFraction?: number
-      readonly shiftAtMs?: number
-      readonly shiftFraction?: number
+      readonly hot_fraction: number
+      readonly hot_access_fraction?: number
+      readonly shift_at_ms?: number
+      readonly shift_fraction?: number
     }
   /** A sweep over the pages in address order, one 64-byte line per access. */
   | { readonly pattern: 'sequential' }

@@ -12,8 +12,8 @@ import type { WorkloadSpec } from './spec.ts'
 
 const LINES_PER_PAGE = PAGE_SIZE / 64
 
-export function validateWorkload(w: WorkloadSpec, accessRate: number): void {
-  checkNumber('accessRate', accessRate, 0, 1e12)
+export function validateWorkload(w: WorkloadSpec, access_rate: number): void {
+  checkNumber('access_rate', access_rate, 0, 1e12)
   switch (w?.pattern) {
     case 'uniform':
     case 'sequential':
@@ -24,10 +24,10 @@ export function validateWorkload(w: WorkloadSpec, accessRate: number): void {
       if (w.theta <= 0) throw einval('workload.theta must be > 0')
       return
     case 'hotset':
-      checkNumber('workload.hotFraction', w.hotFraction, 1e-9, 1)
-      checkNumber('workload.hotAccessFraction', w.hotAccessFraction ?? 0.9, 0, 1)
-      checkNumber('workload.shiftAtMs', w.shiftAtMs ?? 0, 0, 2 ** 31)
-      checkNumber('workload.shiftFraction', w.shiftFraction ?? 1, 0, 1)
+      checkNumber('workload.hot_fraction', w.hot_fraction, 1e-9, 1)
+      checkNumber('workload.hot_access_fraction', w.hot_access_fraction ?? 0.9, 0, 1)
+      checkNumber('workload.shift_at_ms', w.shift_at_ms ?? 0, 0, 2 ** 31)
+      checkNumber('workload.shift_fraction', w.shift_fraction ?? 1, 0, 1)
       return
     default:
       throw einval(`unknown workload pattern ${String((w as { pattern?: unknown })?.pattern)}`)
@@ -53,7 +53,7 @@ export function zeta(n: number, theta: number): number {
  */
 export function assignRates(
   w: WorkloadSpec,
-  accessRate: number,
+  access_rate: number,
   pages: AccessedPages,
   rateQ: Uint16Array,
   seed: number,
@@ -67,25 +67,25 @@ export function assignRates(
       return
     case 'uniform':
     case 'sequential': {
-      const q = quantizeRate(accessRate / n)
+      const q = quantizeRate(access_rate / n)
       for (let i = 0; i < n; i++) rateQ[pages.at(i)] = q
       return
     }
     case 'zipf': {
       const perm = new Permutation(n, seed)
-      const base = Math.log2(accessRate / zeta(n, w.theta))
+      const base = Math.log2(access_rate / zeta(n, w.theta))
       for (let r = 0; r < n; r++) {
         rateQ[pages.at(perm.map(r))] = quantizeLog2Rate(base - w.theta * Math.log2(r + 1))
       }
       return
     }
     case 'hotset': {
-      const hot = Math.max(1, Math.round(n * w.hotFraction))
-      const hotShare = w.hotAccessFraction ?? 0.9
-      const cold = quantizeRate((accessRate * (1 - hotShare)) / n)
-      const hotQ = quantizeRate((accessRate * hotShare) / hot + (accessRate * (1 - hotShare)) / n)
+      const hot = Math.max(1, Math.round(n * w.hot_fraction))
+      const hotShare = w.hot_access_fraction ?? 0.9
+      const cold = quantizeRate((access_rate * (1 - hotShare)) / n)
+      const hotQ = quantizeRate((access_rate * hotShare) / hot + (access_rate * (1 - hotShare)) / n)
       for (let i = 0; i < n; i++) rateQ[pages.at(i)] = cold
-      const moved = phase > 0 ? Math.round(hot * (w.shiftFraction ?? 1)) : 0
+      const moved = phase > 0 ? Math.round(hot * (w.shift_fraction ?? 1)) : 0
       // The first `moved` hot pages move by `hot` pages; the rest stay.
       for (let i = 0; i < hot; i++) rateQ[pages.at((i < moved ? i + hot : i) % n)] = hotQ
       return
@@ -94,6 +94,6 @@ export function assignRates(
 }
 
 /** Sweep period of a sequential workload over n pages, in ms (Infinity when idle). */
-export function sweepPeriodMs(accessRate: number, n: number): number {
-  return accessRate > 0 ? (n * LINES_PER_PAGE * 1000) / accessRate : Number.POSITIVE_INFINITY
+export function sweepPeriodMs(access_rate: number, n: number): number {
+  return access_rate > 0 ? (n * LINES_PER_PAGE * 1000) / access_rate : Number.POSITIVE_INFINITY
 }

@@ -31,7 +31,7 @@ export function clockFamilies(k: Kernel, runner: SimRunner): Family[] {
       name: `${PREFIX}lag_seconds`,
       type: 'gauge',
       help: 'Virtual time the simulation is behind its realtime target.',
-      read: () => one(runner.status().lagMs / 1e3),
+      read: () => one(runner.status().lag_ms / 1e3),
     },
     {
       name: `${PREFIX}mode`,

@@ -154,7 +154,7 @@ export function threadFamilies(k: Kernel): Family[] {
       type: 'counter',
       help: 'Virtual CPU time charged to a kernel thread.',
       labels: ['thread'],
-      read: () => k.threads().map((t) => [{ thread: t.comm }, t.cpuNs / 1e9] as const),
+      read: () => k.threads().map((t) => [{ thread: t.comm }, t.cpu_ns / 1e9] as const),
     },
   ]
 }
@@ -226,19 +226,19 @@ const PROCESS: readonly [string, 'counter' | 'gauge', string, Pick][] = [
     'numa_task_seconds_total',
     'counter',
     'CPU time of its task in NUMA balancing: scans, hint faults and their migrations.',
-    (s) => (s.numa ? (s.numa.scanNs + s.numa.faultNs) / 1e9 : null),
+    (s) => (s.numa ? (s.numa.scan_ns + s.numa.fault_ns) / 1e9 : null),
   ],
   [
     'toptier_hit_ratio',
     'gauge',
     'Access-weighted share of accesses served by top-tier nodes.',
-    (s) => s.topTierHitRatio,
+    (s) => s.top_tier_hit_ratio,
   ],
   [
     'mean_latency_seconds',
     'gauge',
     'Access-weighted mean load latency of a process.',
-    (s) => (s.meanLatencyNs === null ? null : s.meanLatencyNs / 1e9),
+    (s) => (s.mean_latency_ns === null ? null : s.mean_latency_ns / 1e9),
   ],
   [
     'precision_ratio',
@@ -281,7 +281,8 @@ const PROCESS: readonly [string, 'counter' | 'gauge', string, Pick][] = [
     'time_to_finish_seconds',
     'gauge',
     'A closed-loop process: the time it took to spend its access budget.',
-    (s) => (s.closedLoop?.timeToFinishMs == null ? null : s.closedLoop.timeToFinishMs / 1e3),
+    (s) =>
+      s.closed_loop?.time_to_finish_ms == null ? null : s.closed_loop.time_to_finish_ms / 1e3,
   ],
 ]
 
@@ -316,7 +317,7 @@ export function processFamilies(k: Kernel, maxSeries: number): Family[] {
       labels: ['pid', 'comm', 'node', 'tier'],
       read: () =>
         stats().flatMap(({ labels, s }) =>
-          s.pagesPerNode.map(
+          s.pages_per_node.map(
             (n, node) =>
               [{ ...labels, node: String(node), tier: tierOf(node) }, n * PAGE_SIZE] as const,
           ),

@@ -35,8 +35,8 @@ export const PolicySpecSchema = z
   .discriminatedUnion('mode', [
     z.strictObject({
       mode: z.literal('local'),
-      cpuNode: NodeId.optional(),
-      memNode: NodeId.optional().describe(
+      cpu_node: NodeId.optional(),
+      mem_node: NodeId.optional().describe(
         'pages start here instead of on the CPU node, the policy staying the default',
       ),
     }),
@@ -53,10 +53,10 @@ export const WorkloadSpecSchema = z
     z.strictObject({ pattern: z.literal('zipf'), theta: z.number().positive().max(10) }),
     z.strictObject({
       pattern: z.literal('hotset'),
-      hotFraction: z.number().positive().max(1),
-      hotAccessFraction: Fraction.optional(),
-      shiftAtMs: z.number().min(0).optional(),
-      shiftFraction: Fraction.optional(),
+      hot_fraction: z.number().positive().max(1),
+      hot_access_fraction: Fraction.optional(),
+      shift_at_ms: z.number().min(0).optional(),
+      shift_fraction: Fraction.optional(),
     }),
     z.strictObject({ pattern: z.literal('sequential') }),
     z.strictObject({ pattern: z.literal('idle') }),
@@ -67,11 +67,11 @@ export const WorkloadSpecSchema = z
 export const ClosedLoopSpecSchema = z
   .strictObject({
     threads: z.number().int().min(1).max(4096).describe('threads accessing in parallel'),
-    thinkNs: z.number().min(0).max(1e9).describe('work between two accesses of a thread (ns)'),
+    think_ns: z.number().min(0).max(1e9).describe('work between two accesses of a thread (ns)'),
     accesses: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).describe('the access budget'),
   })
   .describe(
-    'instead of accessRate: the rate follows from the latency of where the pages are, and ' +
+    'instead of access_rate: the rate follows from the latency of where the pages are, and ' +
       'the process reports its time to finish the budget (docs/numa-balancing.md §9)',
   )
   .meta({ id: 'ClosedLoopSpec' })
@@ -91,19 +91,19 @@ export const ProcessSpecSchema = z
       .describe('explicit layout (or give size)'),
     policy: PolicySpecSchema.optional(),
     workload: WorkloadSpecSchema.optional(),
-    accessRate: z
+    access_rate: z
       .number()
       .min(0)
       .max(1e12)
       .optional()
       .describe('accesses per second (default 1e6)'),
-    closedLoop: ClosedLoopSpecSchema.optional(),
+    closed_loop: ClosedLoopSpecSchema.optional(),
   })
   .refine((s) => (s.size === undefined) !== (s.vmas === undefined), {
     message: 'give either size or vmas',
   })
-  .refine((s) => s.accessRate === undefined || s.closedLoop === undefined, {
-    message: 'give either accessRate or closedLoop',
+  .refine((s) => s.access_rate === undefined || s.closed_loop === undefined, {
+    message: 'give either access_rate or closed_loop',
   })
   .meta({ id: 'ProcessSpec' })
 
@@ -130,12 +130,12 @@ export const ProcessSummary = z
     pid: z.number().int(),
     ppid: z.number().int().nullable(),
     comm: z.string(),
-    startedAt: z.number().describe('virtual ms'),
+    started_at: z.number().describe('virtual ms'),
     workload: WorkloadSpecSchema.describe('the access pattern it was started with'),
     pages: z.number().int(),
-    pagesPerNode: z.array(z.number()),
+    pages_per_node: z.array(z.number()),
     pte_scan_scale: z.number().int(),
-    topTierHitRatio: z.number().nullable(),
+    top_tier_hit_ratio: z.number().nullable(),
     stall: PromotionStall.nullable(),
   })
   .meta({ id: 'ProcessSummary' })
@@ -147,8 +147,8 @@ export const ProcessList = z.array(ProcessSummary).meta({ id: 'ProcessList' })
 const Nullable = z.number().nullable()
 
 export const ProcessDetail = ProcessSummary.extend({
-  accessRate: z.number(),
-  meanLatencyNs: Nullable,
+  access_rate: z.number(),
+  mean_latency_ns: Nullable,
   precision: Nullable.describe('share of queued slow-tier pages that were truly hot'),
   recall: Nullable.describe('share of truly hot slow-tier pages kscand saw that it queued'),
   queued: z.number(),
@@ -174,20 +174,20 @@ export const ProcessDetail = ProcessSummary.extend({
       numa_scan_offset: z.number(),
       numa_pages_migrated: z.number(),
       numa_preferred_nid: z.number().int().describe('-1: none yet'),
-      scanNs: z.number().describe('CPU time of task_numa_work (ns)'),
-      faultNs: z.number().describe('CPU time of hint faults and their migrations (ns)'),
+      scan_ns: z.number().describe('CPU time of task_numa_work (ns)'),
+      fault_ns: z.number().describe('CPU time of hint faults and their migrations (ns)'),
     })
     .nullable()
     .describe('NUMA balancing in this task, once it scanned'),
-  closedLoop: z
+  closed_loop: z
     .object({
       threads: z.number().int(),
-      thinkNs: z.number(),
+      think_ns: z.number(),
       accesses: z.number(),
       done: z.number().describe('accesses done so far'),
-      stalledNs: z.number().describe('thread time lost to hint faults, migrations and scans'),
-      finishedAt: Nullable.describe('virtual ms the budget was spent at'),
-      timeToFinishMs: Nullable.describe('finishedAt − startedAt'),
+      stalled_ns: z.number().describe('thread time lost to hint faults, migrations and scans'),
+      finished_at: Nullable.describe('virtual ms the budget was spent at'),
+      time_to_finish_ms: Nullable.describe('finished_at − started_at'),
     })
     .nullable(),
 }).meta({ id: 'ProcessDetail' })

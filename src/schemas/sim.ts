@@ -15,7 +15,7 @@ export const SimStatus = z
     now: z.number().describe('virtual time, ms since boot'),
     mode: RunMode,
     speed: z.number().describe('virtual ms per wall ms in realtime mode'),
-    lagMs: z.number().describe('virtual ms the simulation is behind its realtime target'),
+    lag_ms: z.number().describe('virtual ms the simulation is behind its realtime target'),
     seed: z.number().int().describe('the kernel seed: same seed and commands, same trace'),
   })
   .meta({ id: 'SimStatus' })

@@ -6,12 +6,12 @@ export const Thread = z
     name: z.string().describe('comm: kscand, kmigrated, kswapdN'),
     pid: z.number().int(),
     state: z.enum(['running', 'sleeping', 'paused', 'stopped']),
-    startedAt: z.number().nullable().describe('virtual ms of the last start'),
-    stoppedAt: z.number().nullable().describe('virtual ms of the last stop'),
-    lastWake: z.number().nullable().describe('virtual ms of the last wake-up'),
+    started_at: z.number().nullable().describe('virtual ms of the last start'),
+    stopped_at: z.number().nullable().describe('virtual ms of the last stop'),
+    last_wake: z.number().nullable().describe('virtual ms of the last wake-up'),
     cycles: z.number().int().describe('main-loop cycles completed'),
-    cpuNs: z.number().describe('modelled CPU time charged, ns'),
-    lastError: z.string().nullable(),
+    cpu_ns: z.number().describe('modelled CPU time charged, ns'),
+    last_error: z.string().nullable(),
   })
   .meta({ id: 'Thread' })
 

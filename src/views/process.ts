@@ -65,19 +65,19 @@ export function processSummary(kernel: Kernel, p: Process): ProcessSummary {
     pid: p.pid,
     ppid: p.parent,
     comm: p.comm,
-    startedAt: p.startedAt,
+    started_at: p.started_at,
     workload: p.workload,
     pages: p.mm.nrPages,
-    pagesPerNode: s.pagesPerNode,
+    pages_per_node: s.pages_per_node,
     pte_scan_scale: s.pte_scan_scale,
-    topTierHitRatio: s.topTierHitRatio,
+    top_tier_hit_ratio: s.top_tier_hit_ratio,
     stall: stallView(kernel, s.stall),
   }
 }
 
 export function processDetail(kernel: Kernel, p: Process): ProcessDetail {
   const { pid: _pid, comm: _comm, stall: _stall, ...s } = kernel.processStats(p.pid)
-  return { ...processSummary(kernel, p), ...s, accessRate: p.accessRate }
+  return { ...processSummary(kernel, p), ...s, access_rate: p.access_rate }
 }
 
 const KB = PAGE_SIZE / 1024
@@ -128,7 +128,7 @@ export function processStatus(kernel: Kernel, p: Process): Record<string, string
     VmPTE: Math.ceil((p.mm.nrPages * 8) / 1024),
     VmSwap: 0,
     PTEAScanScale: p.mm.pte_scan_scale,
-    Threads: p.spec.closedLoop?.threads ?? 1,
+    Threads: p.spec.closed_loop?.threads ?? 1,
     Mems_allowed_list: rangeList(kernel.machine.nodes.map((n) => n.id)),
     ...closedLoopStatus(kernel, p),
   }
@@ -140,7 +140,7 @@ function closedLoopStatus(kernel: Kernel, p: Process): Record<string, string> {
   if (!loop) return {}
   return {
     Accesses: `${Math.floor(loop.done)}/${loop.spec.accesses}`,
-    TimeToFinish: loop.timeToFinishMs === null ? '-' : `${loop.timeToFinishMs.toFixed(3)} ms`,
+    TimeToFinish: loop.time_to_finish_ms === null ? '-' : `${loop.time_to_finish_ms.toFixed(3)} ms`,
   }
 }
 

@@ -7,11 +7,11 @@ export function threadJson(t: Kthread): Thread {
     name: t.comm,
     pid: t.pid,
     state: t.state,
-    startedAt: t.startedAt,
-    stoppedAt: t.stoppedAt,
-    lastWake: t.lastWake,
+    started_at: t.started_at,
+    stopped_at: t.stopped_at,
+    last_wake: t.last_wake,
     cycles: t.cycles,
-    cpuNs: t.cpuNs,
-    lastError: t.lastError,
+    cpu_ns: t.cpu_ns,
+    last_error: t.last_error,
   }
 }

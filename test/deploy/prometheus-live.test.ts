@@ -161,11 +161,11 @@ describe('Prometheus scraping a live server', () => {
   it('evaluates every rule without error and scrapes the target healthy', async () => {
     const r = await fetch(`${api}/api/v1/rules`)
     const body = (await r.json()) as {
-      data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] }
+      data: { groups: { rules: { name: string; health: string; last_error?: string }[] }[] }
     }
     const rules = body.data.groups.flatMap((g) => g.rules)
     expect(rules.length).toBeGreaterThan(10)
-    expect(rules.filter((x) => x.health !== 'ok').map((x) => `${x.name}: ${x.lastError}`)).toEqual(
+    expect(rules.filter((x) => x.health !== 'ok').map((x) => `${x.name}: ${x.last_error}`)).toEqual(
       [],
     )
     const up = (await query('up{job="kscand-sim"}')) as { value: [number, string] }[]

@@ -54,7 +54,7 @@ const validSubscribe = () =>
         seq: fc.oneof(fc.constantFrom(s.hub.ring.last, s.hub.ring.first), fc.nat(2 ** 31)),
       }),
       format: fc.constantFrom('json', 'text'),
-      batchMs: fc.integer({ min: 50, max: 1000 }),
+      batch_ms: fc.integer({ min: 50, max: 1000 }),
     },
     { requiredKeys: ['type'] },
   )
@@ -67,7 +67,7 @@ const wildSubscribe = () =>
       pids: fc.array(fc.oneof(fc.nat(5000), fc.integer()), { maxLength: 70 }),
       since: fc.oneof(fc.record({ epoch: epochs(), seq: seqs() }), fc.anything()),
       format: fc.constantFrom('json', 'text', 'xml', 1),
-      batchMs: fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constant('50')),
+      batch_ms: fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constant('50')),
       extra: fc.anything(),
     },
     { requiredKeys: ['type'] },
@@ -181,8 +181,8 @@ describe('fuzzed client frames', () => {
     // The watcher's stream is whole: consecutive batches, nothing lost.
     let next = watcher.msgs[0].seq + 1
     for (const b of watcher.of('batch')) {
-      expect(b.fromSeq).toBe(next)
-      next = b.toSeq + 1
+      expect(b.from_seq).toBe(next)
+      next = b.to_seq + 1
     }
     expect(next - 1).toBe(s.hub.ring.last)
     expect(watcher.of('lost')).toEqual([])

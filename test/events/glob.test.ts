@@ -53,7 +53,7 @@ describe('globMatches', () => {
       events: Array(32).fill(WORST),
       pids: null,
       format: 'json',
-      batchMs: 50,
+      batch_ms: 50,
     })
     const ms = performance.now() - start
     // At least 16 characters: the names that long.

@@ -49,11 +49,11 @@ describe('the stream', () => {
       events: EVENTS.map((e) => `${e.system}:${e.name}`),
       pids: null,
       format: 'json',
-      batchMs: 50,
+      batch_ms: 50,
     })
     await pump(s, 5000, [c])
     const first = c.of('batch')[0]
-    expect(first.fromSeq).toBe(snap.seq + 1)
+    expect(first.from_seq).toBe(snap.seq + 1)
     expect(first.events[0].seq).toBe(snap.seq + 1)
   })
 
@@ -63,9 +63,9 @@ describe('the stream', () => {
     await pump(s, 100_000, [c])
     let next = snap.seq + 1
     for (const b of c.of('batch')) {
-      expect(b.fromSeq).toBe(next)
+      expect(b.from_seq).toBe(next)
       for (const e of b.events) expect(e.seq).toBe(next++)
-      expect(b.toSeq).toBe(next - 1)
+      expect(b.to_seq).toBe(next - 1)
     }
     expect(next - 1 - snap.seq).toBeGreaterThanOrEqual(100_000)
     expect(next - 1).toBe(s.hub.ring.last)
@@ -257,10 +257,10 @@ describe('stats', () => {
       (await s.server.inject({ url, headers: { accept: 'application/json' } })).json()
     expect(stats.threads).toEqual(await get('/threads'))
     expect(stats.processes.map((p: Msg) => p.comm)).toEqual(['memcached', 'gups', 'backup'])
-    for (const { toptierShare, ...p } of stats.processes) {
+    for (const { toptier_share, ...p } of stats.processes) {
       expect(p).toEqual(await get(`/processes/${p.pid}`))
       expect(p.scan.scan_period).toBeGreaterThan(0)
-      expect(toptierShare).toBeGreaterThanOrEqual(0)
+      expect(toptier_share).toBeGreaterThanOrEqual(0)
     }
   })
 
@@ -278,7 +278,7 @@ describe('stats', () => {
     const stats = await c.waitFor((m) => m.type === 'stats' && m.now === now, 'stats at the end')
     expect(stats.numa_balancing).toBe(2)
     // Nodes 0 and 1 are DRAM, node 2 CXL; within the first minute no threshold was adjusted.
-    expect(stats.nodes.map((n: Msg) => n.hotThresholdMs)).toEqual([500, 500, null])
+    expect(stats.nodes.map((n: Msg) => n.hot_threshold_ms)).toEqual([500, 500, null])
   })
 })
 
@@ -307,11 +307,11 @@ describe('a client that stops reading', () => {
     // Batches and lost ranges tile the positions exactly, in order.
     let next = snap.seq + 1
     for (const m of slow.msgs.filter((x) => x.type === 'batch' || x.type === 'lost')) {
-      expect(m.fromSeq).toBe(next)
+      expect(m.from_seq).toBe(next)
       if (m.type === 'batch')
-        expect(m.events.map((e: Msg) => e.seq)).toEqual(range(m.fromSeq, m.toSeq))
-      else expect(m.count).toBe(m.toSeq - m.fromSeq + 1)
-      next = m.toSeq + 1
+        expect(m.events.map((e: Msg) => e.seq)).toEqual(range(m.from_seq, m.to_seq))
+      else expect(m.count).toBe(m.to_seq - m.from_seq + 1)
+      next = m.to_seq + 1
     }
     expect(next - 1).toBe(s.hub.ring.last)
     // The other client lost nothing.
@@ -357,7 +357,7 @@ describe('the handshake', () => {
       'since=3',
       'events=kmem:nosuch',
       'events=a%20b',
-      'batchMs=10',
+      'batch_ms=10',
       'format=xml',
       'pids=-1',
       'token=x',

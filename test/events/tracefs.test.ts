@@ -134,7 +134,7 @@ describe('trace_pipe', () => {
       comm: 'hot',
       size: 32 * MiB,
       policy: { mode: 'bind', nodes: [2] },
-      workload: { pattern: 'hotset', hotFraction: 0.1, hotAccessFraction: 0.9 },
+      workload: { pattern: 'hotset', hot_fraction: 0.1, hot_access_fraction: 0.9 },
     })
     s.kernel.run(s.kernel.now + 5000)
     s.kernel.exit(p.pid)

@@ -132,7 +132,7 @@ export class Client {
   position(): number {
     let p = 0
     for (const m of this.msgs) {
-      if (m.type === 'batch' || m.type === 'lost') p = m.toSeq
+      if (m.type === 'batch' || m.type === 'lost') p = m.to_seq
       if (m.type === 'snapshot' || m.type === 'subscribed' || m.type === 'heartbeat') p = m.seq
     }
     return p

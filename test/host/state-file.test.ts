@@ -37,7 +37,7 @@ describe('StateFile', () => {
     expect(f.load()).toBeNull()
     expect(f.save(STATE)).toBe(true)
     const doc = JSON.parse(readFileSync(path, 'utf8'))
-    expect(doc).toMatchObject({ format: 'kscand-sim-state', version: 1, state: STATE })
+    expect(doc).toMatchObject({ format: 'kscand-sim-state', version: 2, state: STATE })
     expect(readdirSync(join(path, '..'))).toEqual(['state.json'])
     expect(new StateFile(path).load()).toEqual(STATE)
   })
@@ -56,18 +56,44 @@ describe('StateFile', () => {
     ['another format', '{"format":"x","version":1}', /is corrupt: format: Invalid input/],
     [
       'a newer version',
-      JSON.stringify({ format: 'kscand-sim-state', version: 2, savedAt: '', state: STATE }),
-      /is corrupt: version: Invalid input: expected 1/,
+      JSON.stringify({ format: 'kscand-sim-state', version: 3, saved_at: '', state: STATE }),
+      /is corrupt: version: Invalid input: expected 2/,
     ],
     [
       'a bad tunable value',
       JSON.stringify({
         format: 'kscand-sim-state',
-        version: 1,
-        savedAt: new Date().toISOString(),
+        version: 2,
+        saved_at: new Date().toISOString(),
         state: { ...STATE, threads: { kscand: 'dancing' } },
       }),
       /is corrupt: state\.threads\.kscand: Invalid option/,
+    ],
+    [
+      'a version 2 file with a camelCase key',
+      JSON.stringify({
+        format: 'kscand-sim-state',
+        version: 2,
+        saved_at: new Date().toISOString(),
+        state: {
+          ...STATE,
+          processes: [{ spec: { ...SMALL_PROCESS, accessRate: 5 }, pte_scan_scale: 8 }],
+        },
+      }),
+      /is corrupt: state\.processes\[0\]\.spec: Unrecognized key: "accessRate"/,
+    ],
+    [
+      'a version 1 file with a key version 1 did not have',
+      JSON.stringify({
+        format: 'kscand-sim-state',
+        version: 1,
+        savedAt: new Date().toISOString(),
+        state: {
+          ...STATE,
+          processes: [{ spec: { ...SMALL_PROCESS, accessrate: 5 }, pte_scan_scale: 8 }],
+        },
+      }),
+      /is corrupt: state\.processes\[0\]\.spec: Unrecognized key: "accessrate"/,
     ],
   ])('refuses %s with a message saying why', (_what, text, message) => {
     const path = join(dir(), 'state.json')
@@ -83,6 +109,74 @@ describe('StateFile', () => {
     expect(err?.kind).toBe('corrupt')
     expect(err?.message).toMatch(message)
     expect(err?.message).toContain(path)
+  })
+
+  it('migrates a version 1 file, written with camelCase keys, to the same state', () => {
+    const path = join(dir(), 'state.json')
+    const v1 = {
+      format: 'kscand-sim-state',
+      version: 1,
+      savedAt: '2026-01-01T00:00:00.000Z',
+      state: {
+        ...STATE,
+        processes: [
+          {
+            spec: {
+              comm: 'hot',
+              size: 16 * 4096,
+              policy: { mode: 'local', cpuNode: 0, memNode: 1 },
+              workload: {
+                pattern: 'hotset',
+                hotFraction: 0.1,
+                hotAccessFraction: 0.8,
+                shiftAtMs: 100,
+                shiftFraction: 0.5,
+              },
+              accessRate: 1000,
+            },
+            pte_scan_scale: 3,
+          },
+          {
+            spec: {
+              comm: 'loop',
+              size: 16 * 4096,
+              closedLoop: { threads: 2, thinkNs: 10, accesses: 100 },
+            },
+            pte_scan_scale: 8,
+          },
+        ],
+      },
+    }
+    writeFileSync(path, JSON.stringify(v1))
+    expect(new StateFile(path).load()).toEqual({
+      ...STATE,
+      processes: [
+        {
+          spec: {
+            comm: 'hot',
+            size: 16 * 4096,
+            policy: { mode: 'local', cpu_node: 0, mem_node: 1 },
+            workload: {
+              pattern: 'hotset',
+              hot_fraction: 0.1,
+              hot_access_fraction: 0.8,
+              shift_at_ms: 100,
+              shift_fraction: 0.5,
+            },
+            access_rate: 1000,
+          },
+          pte_scan_scale: 3,
+        },
+        {
+          spec: {
+            comm: 'loop',
+            size: 16 * 4096,
+            closed_loop: { threads: 2, think_ns: 10, accesses: 100 },
+          },
+          pte_scan_scale: 8,
+        },
+      ],
+    })
   })
 
   it('calls a path it cannot read unreadable', () => {

@@ -10,7 +10,7 @@ const SPEC = {
   size: 8 * MiB,
   policy: { mode: 'bind', nodes: [2] },
   workload: { pattern: 'uniform' },
-  accessRate: 1000,
+  access_rate: 1000,
 }
 
 let t: Built
@@ -47,8 +47,8 @@ describe('threads', () => {
       name: 'kscand',
       pid: 90,
       state: 'sleeping',
-      startedAt: 0,
-      lastError: null,
+      started_at: 0,
+      last_error: null,
     })
     expect(r.json().cycles).toBeGreaterThan(0)
     expect((await inject('GET', '/threads/kscand')).body).toMatch(/^state sleeping$/m)
@@ -64,7 +64,7 @@ describe('threads', () => {
     expect(stop.json()).toMatchObject({
       changed: true,
       message: 'stopped',
-      thread: { state: 'stopped', stoppedAt: 2500 },
+      thread: { state: 'stopped', stopped_at: 2500 },
     })
     const again = await inject('POST', '/threads/kscand/stop')
     expect(again.statusCode).toBe(200)
@@ -137,7 +137,7 @@ describe('threads', () => {
       ...SPEC,
       comm: 'hot',
       workload: { pattern: 'uniform' },
-      accessRate: 1e7,
+      access_rate: 1e7,
     } as never)
     t.kernel.advance(8000)
     expect((await inject('POST', '/threads/kmigrated/stop')).statusCode).toBe(200)
@@ -161,7 +161,7 @@ describe('processes', () => {
       pid: 1001,
       comm: 'app',
       pages: 2048,
-      pagesPerNode: [0, 0, 2048],
+      pages_per_node: [0, 0, 2048],
       pte_scan_scale: 8,
     })
     const text = await inject('POST', '/processes', { ...SPEC, comm: 'app2' })
@@ -188,15 +188,20 @@ describe('processes', () => {
         { kind: 'shared', size: MiB, mbind: true },
       ],
       policy: { mode: 'interleave', nodes: [0, 2] },
-      workload: { pattern: 'hotset', hotFraction: 0.1, hotAccessFraction: 0.9, shiftAtMs: 1000 },
-      accessRate: 5e4,
+      workload: {
+        pattern: 'hotset',
+        hot_fraction: 0.1,
+        hot_access_fraction: 0.9,
+        shift_at_ms: 1000,
+      },
+      access_rate: 5e4,
     }
     const r = await inject('POST', '/processes', spec, JSON_ACCEPT)
     expect(r.statusCode).toBe(201)
     const d = (await inject('GET', `/processes/${r.json().pid}`, undefined, JSON_ACCEPT)).json()
-    expect(d).toMatchObject({ comm: 'layout', pages: 1536, accessRate: 5e4 })
+    expect(d).toMatchObject({ comm: 'layout', pages: 1536, access_rate: 5e4 })
     expect(d.workload).toEqual(spec.workload)
-    expect(d.pagesPerNode[0] + d.pagesPerNode[2]).toBe(1536)
+    expect(d.pages_per_node[0] + d.pages_per_node[2]).toBe(1536)
   })
 
   it.each([
@@ -209,7 +214,7 @@ describe('processes', () => {
     ['an unknown pattern', { ...SPEC, workload: { pattern: 'random' } }],
     ['a zipf without theta', { ...SPEC, workload: { pattern: 'zipf' } }],
     ['an unknown node', { ...SPEC, policy: { mode: 'bind', nodes: [7] } }],
-    ['a CPU-less local node', { ...SPEC, policy: { mode: 'local', cpuNode: 2 } }],
+    ['a CPU-less local node', { ...SPEC, policy: { mode: 'local', cpu_node: 2 } }],
     ['a string size', { ...SPEC, size: '8M' }],
   ])('rejects %s with 400 EINVAL and changes nothing', async (_name, spec) => {
     const free = t.kernel.machine.nodes.map((n) => n.free)
@@ -323,7 +328,7 @@ describe('/proc/PID/status', () => {
 describe('simulated time', () => {
   it('shows now, speed, mode and seed', async () => {
     const r = await inject('GET', '/sim', undefined, JSON_ACCEPT)
-    expect(r.json()).toEqual({ now: 0, mode: 'paused', speed: 1, lagMs: 0, seed: 7 })
+    expect(r.json()).toEqual({ now: 0, mode: 'paused', speed: 1, lag_ms: 0, seed: 7 })
     expect((await inject('GET', '/sim')).body).toBe(
       'now_ms 0\nmode paused\nspeed 1\nlag_ms 0\nseed 7\n',
     )

@@ -280,9 +280,9 @@ function state() {
       k.kscand.sleep_expire,
       k.kscand.need_wakeup,
       k.kscand.thread.state,
-      k.kscand.thread.lastWake,
+      k.kscand.thread.last_wake,
     ],
-    kmigrated: [k.kmigrated.sleep_expire, k.kmigrated.thread.state, k.kmigrated.thread.lastWake],
+    kmigrated: [k.kmigrated.sleep_expire, k.kmigrated.thread.state, k.kmigrated.thread.last_wake],
   })
 }
 

@@ -89,7 +89,7 @@ describe('other causes', () => {
     size: 8 * MiB,
     policy: { mode: 'bind', nodes: [2] },
     workload: { pattern: 'uniform' },
-    accessRate: 1e5,
+    access_rate: 1e5,
   } as const
 
   it('kmigrated stopped: pages wait, and the remedy starts it', async () => {

@@ -191,7 +191,7 @@ describe('writes', () => {
     expect(t.kernel.kscand.thread.state).toBe('sleeping')
     await post(`${K}/scan_sleep_ms`, '5000')
     expect(t.kernel.kscand.thread.state).toBe('running')
-    expect(t.kernel.kscand.thread.lastWake).toBe(t.kernel.now)
+    expect(t.kernel.kscand.thread.last_wake).toBe(t.kernel.now)
     expect(t.kernel.kscand.sleep_expire).toBe(0)
   })
 

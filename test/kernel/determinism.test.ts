@@ -38,7 +38,11 @@ describe('determinism', () => {
     if (numaBalancing) {
       // The demo's processes all have numactl policies, which NUMA balancing leaves alone: one
       // more under the default policy, with pages on the other DRAM node and on CXL.
-      const mm = k.exec({ comm: 'local', size: 32 * MiB, policy: { mode: 'local', cpuNode: 0 } }).mm
+      const mm = k.exec({
+        comm: 'local',
+        size: 32 * MiB,
+        policy: { mode: 'local', cpu_node: 0 },
+      }).mm
       for (let i = 0; i < mm.nrPages; i += 2) k.movePage(mm, i, i % 4 === 0 ? 1 : 2)
     }
     run(k, 2500)

@@ -76,7 +76,7 @@ describe('start and stop', () => {
     }
     k.run(k.now + 1000)
     expect(trace.named('kthread_stop').map((e) => fields(e).comm)).toEqual(['kscand', 'kmigrated'])
-    expect(k.threads().map((t) => t.lastError)).toEqual([null, null, null, null])
+    expect(k.threads().map((t) => t.last_error)).toEqual([null, null, null, null])
     // kscand finished its visit, kmigrated its drain: nothing is half done.
     const v = k.vmstat.snapshot()
     expect(v.nr_kscand_slowtier).toBe(v.nr_kscand_mm_scans * 16384)

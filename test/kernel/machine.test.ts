@@ -50,28 +50,28 @@ describe('placement policies', () => {
   it('local: first touch on the CPU node, falling back by distance, keeping the low watermark', () => {
     const k = boot()
     const n0 = k.machine.nodes[0]
-    const p = k.exec({ comm: 'big', size: 100 * MiB, policy: { mode: 'local', cpuNode: 0 } })
-    const per = k.processStats(p.pid).pagesPerNode
+    const p = k.exec({ comm: 'big', size: 100 * MiB, policy: { mode: 'local', cpu_node: 0 } })
+    const per = k.processStats(p.pid).pages_per_node
     expect(per[0]).toBe(n0.pages - n0.wmarkLow)
     expect(per[1]).toBe(25600 - per[0])
     expect(per[2]).toBe(0)
   })
 
-  it('local with memNode: pages start on that node, the task stays on its CPU node', () => {
+  it('local with mem_node: pages start on that node, the task stays on its CPU node', () => {
     const k = boot()
     const p = k.exec({
       comm: 'cxl',
       size: 8 * MiB,
-      policy: { mode: 'local', cpuNode: 0, memNode: 2 },
+      policy: { mode: 'local', cpu_node: 0, mem_node: 2 },
     })
-    expect(k.processStats(p.pid).pagesPerNode).toEqual([0, 0, 2048])
-    expect(k.numab.task(p)!.cpuNode).toBe(0)
+    expect(k.processStats(p.pid).pages_per_node).toEqual([0, 0, 2048])
+    expect(k.numab.task(p)!.cpu_node).toBe(0)
   })
 
   it('bind and interleave stay on their nodes', () => {
     const k = boot()
     const b = k.exec({ comm: 'b', size: 8 * MiB, policy: { mode: 'bind', nodes: [2] } })
-    expect(k.processStats(b.pid).pagesPerNode).toEqual([0, 0, 2048])
+    expect(k.processStats(b.pid).pages_per_node).toEqual([0, 0, 2048])
     const i = k.exec({
       comm: 'i',
       size: 9 * PAGE_SIZE,
@@ -105,8 +105,8 @@ describe('bad commands change nothing', () => {
       /no such node/,
     ],
     [
-      'cpuless cpuNode',
-      (k) => k.exec({ comm: 'x', size: MiB, policy: { mode: 'local', cpuNode: 2 } }),
+      'cpuless cpu_node',
+      (k) => k.exec({ comm: 'x', size: MiB, policy: { mode: 'local', cpu_node: 2 } }),
       'EINVAL',
       /no cpus/,
     ],
@@ -130,9 +130,9 @@ describe('bad commands change nothing', () => {
     ],
     [
       'hot fraction > 1',
-      (k) => k.exec({ comm: 'x', size: MiB, workload: { pattern: 'hotset', hotFraction: 2 } }),
+      (k) => k.exec({ comm: 'x', size: MiB, workload: { pattern: 'hotset', hot_fraction: 2 } }),
       'EINVAL',
-      /hotFraction/,
+      /hot_fraction/,
     ],
     [
       'unknown pattern',
@@ -142,9 +142,9 @@ describe('bad commands change nothing', () => {
     ],
     [
       'negative access rate',
-      (k) => k.exec({ comm: 'x', size: MiB, accessRate: -1 }),
+      (k) => k.exec({ comm: 'x', size: MiB, access_rate: -1 }),
       'EINVAL',
-      /accessRate/,
+      /access_rate/,
     ],
     ['empty comm', (k) => k.exec({ comm: '', size: MiB }), 'EINVAL', /comm/],
     ['comm too long', (k) => k.exec({ comm: 'a'.repeat(16), size: MiB }), 'EINVAL', /comm/],
@@ -234,7 +234,7 @@ describe('workloads', () => {
       comm: 'z',
       size: 16 * MiB,
       workload: { pattern: 'zipf', theta: 0.99 },
-      accessRate: 1e6,
+      access_rate: 1e6,
     })
     const rates = Array.from(p.mm.rateQ, (q) => RATE[q])
     const sum = rates.reduce((a, b) => a + b, 0)
@@ -248,13 +248,13 @@ describe('workloads', () => {
     expect(Math.max(...top) - Math.min(...top)).toBeGreaterThan(1024)
   })
 
-  it('hot set: 90 % of accesses on 10 % of pages, moving at shiftAtMs', () => {
+  it('hot set: 90 % of accesses on 10 % of pages, moving at shift_at_ms', () => {
     const k = boot()
     const p = k.exec({
       comm: 'g',
       size: 4 * MiB,
-      workload: { pattern: 'hotset', hotFraction: 0.1, shiftAtMs: 1000 },
-      accessRate: 1e5,
+      workload: { pattern: 'hotset', hot_fraction: 0.1, shift_at_ms: 1000 },
+      access_rate: 1e5,
     })
     const hotPages = () => Array.from(p.mm.rateQ).flatMap((q, i) => (RATE[q] > 50 ? [i] : []))
     const before = hotPages()
@@ -275,7 +275,7 @@ describe('workloads', () => {
       comm: 's',
       size: 64 * PAGE_SIZE,
       workload: { pattern: 'sequential' },
-      accessRate: 4096,
+      access_rate: 4096,
     })
     k.run(2100) // first scan clears the fault-time A bits
     const next = Array.from(p.mm.nextAccess)
@@ -296,8 +296,8 @@ describe('kswapd', () => {
       policy: { mode: 'bind', nodes: [0] },
       workload: { pattern: 'idle' },
     })
-    const b = k.exec({ comm: 'spill', size: 48 * MiB, policy: { mode: 'local', cpuNode: 0 } })
-    expect(k.processStats(b.pid).pagesPerNode[1]).toBeGreaterThan(4096)
+    const b = k.exec({ comm: 'spill', size: 48 * MiB, policy: { mode: 'local', cpu_node: 0 } })
+    expect(k.processStats(b.pid).pages_per_node[1]).toBeGreaterThan(4096)
     const n0 = k.machine.nodes[0]
     expect(n0.free).toBeLessThan(n0.wmarkPromo)
     k.wakeupKswapd(0)

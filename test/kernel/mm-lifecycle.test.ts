@@ -225,7 +225,7 @@ describe('demotion', () => {
     // The first-touch A bits and PG_young cost the clock two passes; then it demotes.
     expect(node0.free).toBeGreaterThanOrEqual(node0.wmarkPromo)
     expect(k.vmstat.get('pgdemote_kswapd')).toBeGreaterThan(0)
-    expect(k.processStats(p.pid).pagesPerNode[2]).toBe(k.vmstat.get('pgdemote_kswapd'))
+    expect(k.processStats(p.pid).pages_per_node[2]).toBe(k.vmstat.get('pgdemote_kswapd'))
     expect(pagesConserved(k)).toBe(true)
   })
 

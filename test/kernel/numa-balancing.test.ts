@@ -155,7 +155,7 @@ describe('the window walk (task_numa_work)', () => {
         { kind: 'file_ro', size: 2 * MiB },
         { kind: 'anon', size: 4 * MiB },
       ],
-      policy: { mode: 'local', cpuNode: 0 },
+      policy: { mode: 'local', cpu_node: 0 },
       workload: { pattern: 'idle' },
     })
     for (let i = 0; i < p.mm.nrPages; i++) k.movePage(p.mm, i, 2)
@@ -205,8 +205,8 @@ function scripted(mode: number, config = {}): { k: Kernel; p: Process } {
   const p = k.exec({
     comm: 'tbl',
     size: 4 * MiB,
-    policy: { mode: 'local', cpuNode: 0 },
-    accessRate: 1e7,
+    policy: { mode: 'local', cpu_node: 0 },
+    access_rate: 1e7,
   })
   for (let i = 512; i < 768; i++) k.movePage(p.mm, i, 1)
   for (let i = 768; i < 1024; i++) k.movePage(p.mm, i, 2)
@@ -250,7 +250,7 @@ describe('each mode on a scripted page table', () => {
     )
     // The task paid for the faults and migrations.
     const task = k.numab.task(p)!
-    expect(task.faultNs).toBe(256 * (2000 + 28900))
+    expect(task.fault_ns).toBe(256 * (2000 + 28900))
     expect(pagesConserved(k)).toBe(true)
   })
 
@@ -319,8 +319,8 @@ describe('each mode on a scripted page table', () => {
     const p = k.exec({
       comm: 'slow',
       size: 4 * MiB,
-      policy: { mode: 'local', cpuNode: 0 },
-      accessRate: 10, // 0.01 accesses per page per second: most faults come much later
+      policy: { mode: 'local', cpu_node: 0 },
+      access_rate: 10, // 0.01 accesses per page per second: most faults come much later
     })
     for (let i = 0; i < 1024; i++) k.movePage(p.mm, i, 2)
     runUntil(k, () => k.vmstat.get('numa_pte_updates') > 0, 5000)
@@ -342,7 +342,7 @@ describe('each mode on a scripted page table', () => {
       const p = k.exec({
         comm: 'cold',
         size: 4 * MiB,
-        policy: { mode: 'local', cpuNode: 0 },
+        policy: { mode: 'local', cpu_node: 0 },
         workload: { pattern: 'idle' },
       })
       for (let i = 0; i < 1024; i++) k.movePage(p.mm, i, 2)
@@ -368,8 +368,8 @@ describe('the mode-2 scan period', () => {
     const p = k.exec({
       comm: 'grow',
       size: 16 * MiB,
-      policy: { mode: 'local', cpuNode: 0, memNode: 2 },
-      accessRate: 4096,
+      policy: { mode: 'local', cpu_node: 0, mem_node: 2 },
+      access_rate: 4096,
     })
     const task = k.numab.task(p)!
     const seen: number[] = []

@@ -88,7 +88,7 @@ describe('counters on a scripted page table (docs/spec/kscand-v3.md §4.1)', () 
     expect(v.pgpromote_success).toBe(4)
     expect(v.numa_pages_migrated).toBe(4)
     expect(v.pgmigrate_success).toBe(4)
-    expect(k.processStats(q.pid).pagesPerNode).toEqual([10, 0, 6])
+    expect(k.processStats(q.pid).pages_per_node).toEqual([10, 0, 6])
     // Scan 3: pages 4–9 idle for the second time in a row → cold as well as idle.
     k.run(k.processStats(q.pid).scan!.next_scan + 25)
     v = k.vmstat.snapshot()

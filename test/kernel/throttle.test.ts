@@ -117,7 +117,7 @@ function scansOf(hot: boolean, scale: number, scans: number) {
     size: 2 * MiB,
     policy: { mode: 'bind', nodes: [hot ? 2 : 0] },
     workload: hot ? { pattern: 'uniform' } : { pattern: 'idle' },
-    accessRate: 1e9,
+    access_rate: 1e9,
   })
   if (scale !== 8) k.prctl(p.pid, PR_SET_PTE_A_SCAN_SCALE, scale)
   k.stopThread('kmigrated')
@@ -173,7 +173,7 @@ describe('the same trajectories, end to end', () => {
       comm: 'hot',
       size: 8 * MiB,
       policy: { mode: 'bind', nodes: [2] },
-      accessRate: 1e9,
+      access_rate: 1e9,
     })
     k.prctl(p.pid, PR_SET_PTE_A_SCAN_SCALE, 1)
     const trace = capture(k)

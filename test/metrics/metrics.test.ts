@@ -39,11 +39,11 @@ function subscriber(base: string) {
     if (m.type === 'batch') {
       c.batches++
       c.events += m.events.length
-      c.seq = m.toSeq
+      c.seq = m.to_seq
     }
     if (m.type === 'lost') {
       c.lost += m.count
-      c.seq = m.toSeq
+      c.seq = m.to_seq
     }
   })
   return c
@@ -152,13 +152,13 @@ describe('/metrics', () => {
     const at = `pid="${p.pid}",comm="${p.comm}"`
     expect(s.get(`${P}process_promoted_pages_total{${at}}`)).toBe(stats.promoted)
     expect(stats.promoted).toBeGreaterThan(0)
-    expect(s.get(`${P}process_toptier_hit_ratio{${at}}`)).toBe(stats.topTierHitRatio)
+    expect(s.get(`${P}process_toptier_hit_ratio{${at}}`)).toBe(stats.top_tier_hit_ratio)
     expect(s.get(`${P}process_precision_ratio{${at}}`)).toBe(stats.precision)
     expect(s.get(`${P}process_mean_latency_seconds{${at}}`)).toBeCloseTo(
-      (stats.meanLatencyNs as number) / 1e9,
+      (stats.mean_latency_ns as number) / 1e9,
       15,
     )
-    stats.pagesPerNode.forEach((pages, node) => {
+    stats.pages_per_node.forEach((pages, node) => {
       const tier = a.kernel.machine.nodes[node].memtier
       const where = `${at},node="${node}",tier="${tier}"`
       expect(s.get(`${P}process_memory_bytes{${where}}`)).toBe(pages * PAGE_SIZE)

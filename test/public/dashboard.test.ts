@@ -255,8 +255,8 @@ describe('the dashboard in Chromium', () => {
       body: JSON.stringify({
         comm: 'abench',
         size: 64 * 2 ** 20,
-        policy: { mode: 'local', memNode: 2 },
-        closedLoop: { threads: 1, thinkNs: 250_000, accesses: 16_000 },
+        policy: { mode: 'local', mem_node: 2 },
+        closed_loop: { threads: 1, think_ns: 250_000, accesses: 16_000 },
       }),
     })
     expect(spawned.status).toBe(201)

@@ -8,7 +8,7 @@ describe('examples and npm run compare', () => {
     '%s is a valid config file',
     (path) => {
       const m = loadMachineConfig(path)
-      expect(m.processes.some((p) => p.closedLoop)).toBe(true)
+      expect(m.processes.some((p) => p.closed_loop)).toBe(true)
     },
   )
 
