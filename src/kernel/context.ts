@@ -27,6 +27,6 @@ export interface KthreadContext {
   processList(): readonly Process[]
   totalPages(): number
   /** Moves one page to another node (promotion or demotion), keeping all accounting. */
-  movePage(mm: MmStruct, page: number, dest: number): void
+  movePage(mm: MmStruct, page: number, dest: number, cpuNode?: number): void
   wakeupKswapd(nid: number): void
 }

@@ -61,6 +61,15 @@ export const DEFAULT_COSTS: CostModel = {
   numabMigrateNs: 28_900,
 }
 
+/** Pages a placement put on `nid` for allocations that preferred `preferred`. */
+interface PageAllocs {
+  readonly nid: number
+  readonly preferred: number
+  readonly n: number
+  /** MPOL_INTERLEAVE got the node it asked for. */
+  readonly interleave: boolean
+}
+
 export const KSCAND_PID = 90
 export const KMIGRATED_PID = 91
 const KSWAPD_PID_BASE = 70
@@ -74,7 +83,7 @@ export class Kernel implements KscandContext {
   readonly machine: Machine
   readonly tracer = new Tracer()
   readonly sched: Scheduler
-  readonly vmstat = new Vmstat()
+  readonly vmstat: Vmstat
   readonly costs: CostModel
   readonly quirks: Quirks
   /** sysctl_numa_balancing_scan_delay (debugfs scan_delay_ms), shared with kscand. */
@@ -104,6 +113,7 @@ export class Kernel implements KscandContext {
   constructor(config: KernelConfig = {}) {
     this.seed = checkInt('seed', config.seed ?? 1, 0, 2 ** 32 - 1)
     this.machine = new Machine(config.topology ?? DEFAULT_TOPOLOGY)
+    this.vmstat = new Vmstat(this.machine.nodes.length)
     this.costs = { ...DEFAULT_COSTS, ...config.costs }
     // Whole nanoseconds keep batched and one-by-one charging bit-identical.
     for (const [name, v] of Object.entries(this.costs)) checkInt(`costs.${name}`, v, 0, 1e9)
@@ -287,7 +297,7 @@ export class Kernel implements KscandContext {
     )
     // Place every page (first touch at exec) before anything global changes.
     const cpu_node = this.taskCpuNode(policy)
-    const used = this.placePages(mm, policy, cpu_node)
+    const { used, allocs } = this.placePages(mm, policy, cpu_node)
     this.nextPid++
     const now = this.sched.now
     const nowRel = now - this.timeBase
@@ -310,6 +320,8 @@ export class Kernel implements KscandContext {
       this.machine.nodes[n].free -= used[n]
       mm.pagesOnNode[n] = used[n]
     }
+    // The first-touch faults: one allocation per page (numastat).
+    for (const a of allocs) this.vmstat.countAlloc(a.nid, a.preferred, cpu_node, a.n, a.interleave)
     for (let i = 0; i < mm.nrPages; i++) mm.rateOnNode[mm.node[i]] += RATE[mm.rateQ[i]]
     const proc = new Process(
       pid,
@@ -342,12 +354,18 @@ export class Kernel implements KscandContext {
   /**
    * Page placement by policy: fills mm.node and returns pages taken per node, or throws
    * ENOMEM without touching the machine. Like the page allocator, a first pass keeps each
-   * node above its low watermark and a second pass goes down to the min watermark.
+   * node above its low watermark and a second pass goes down to the min watermark. `allocs`
+   * says, per node and preferred node, how many pages went there (zone_statistics()).
    */
-  private placePages(mm: MmStruct, policy: PolicySpec, cpu_node: number): number[] {
+  private placePages(
+    mm: MmStruct,
+    policy: PolicySpec,
+    cpu_node: number,
+  ): { used: number[]; allocs: PageAllocs[] } {
     const { machine } = this
     const nrNodes = machine.nodes.length
     const used = new Array<number>(nrNodes).fill(0)
+    const allocs: PageAllocs[] = []
     const checkNodes = (nodes: unknown, what: string): number[] => {
       if (!Array.isArray(nodes) || nodes.length === 0) throw einval(`${what} must list nodes`)
       for (const n of nodes) machine.node(n)
@@ -371,8 +389,11 @@ export class Kernel implements KscandContext {
       case 'interleave': {
         const set = checkNodes(policy.nodes, 'policy.nodes')
         const room = set.map((n) => machine.nodes[n].free - machine.nodes[n].wmarkMin)
+        // Pages per (placed, asked-for) pair of indices into set.
+        const got = new Float64Array(set.length * set.length)
         let k = 0
         for (let i = 0; i < mm.nrPages; i++) {
+          const asked = k
           let tries = 0
           while (room[k] <= 0 && tries++ < set.length) k = (k + 1) % set.length
           if (room[k] <= 0)
@@ -380,9 +401,15 @@ export class Kernel implements KscandContext {
           mm.node[i] = set[k]
           room[k]--
           used[set[k]]++
+          got[k * set.length + asked]++
           k = (k + 1) % set.length
         }
-        return used
+        for (let j = 0; j < got.length; j++) {
+          const nid = set[Math.floor(j / set.length)]
+          const preferred = set[j % set.length]
+          if (got[j] > 0) allocs.push({ nid, preferred, n: got[j], interleave: nid === preferred })
+        }
+        return { used, allocs }
       }
       default:
         throw einval('policy.mode must be local, preferred, bind or interleave')
@@ -403,7 +430,10 @@ export class Kernel implements KscandContext {
         `cannot place ${mm.nrPages} pages: only ${placed} free on the allowed nodes`,
       )
     }
-    return used
+    for (const nid of order) {
+      if (used[nid] > 0) allocs.push({ nid, preferred: order[0], n: used[nid], interleave: false })
+    }
+    return { used, allocs }
   }
 
   /**
@@ -469,10 +499,14 @@ export class Kernel implements KscandContext {
     }
   }
 
-  /** Moves one page to another node (promotion or demotion), keeping all accounting. */
-  movePage(mm: MmStruct, page: number, dest: number): void {
+  /**
+   * Moves one page to another node (promotion or demotion), keeping all accounting. The new
+   * page is allocated on `dest` only (__GFP_THISNODE) by a thread on `cpuNode`.
+   */
+  movePage(mm: MmStruct, page: number, dest: number, cpuNode = dest): void {
     const src = mm.node[page]
     const nodes = this.machine.nodes
+    this.vmstat.countAlloc(dest, dest, cpuNode)
     mm.node[page] = dest
     // The new PTE is built from vm_page_prot (no longer PROT_NONE), and folio_migrate_flags()
     // resets _last_cpupid across tiers.

@@ -349,7 +349,7 @@ export class Kmigrated {
     k.movePage(mm, page, dest)
     k.vmstat.v[VM.pgmigrate_success]++
     k.vmstat.v[VM.numa_pages_migrated]++
-    k.vmstat.v[VM.pgpromote_success]++
+    k.vmstat.countNode(dest, 'pgpromote_success')
     mm.quality.promoted++
     return 0
   }

@@ -122,7 +122,7 @@ export class Kswapd {
           blocked = true
           break
         }
-        k.movePage(mm, i, dst)
+        k.movePage(mm, i, dst, nid)
         mm.quality.demoted++
         demoted++
       }
@@ -135,7 +135,7 @@ export class Kswapd {
     }
     const v = k.vmstat.v
     v[VM.pgscan_kswapd] += scanned
-    v[VM.pgdemote_kswapd] += demoted
+    k.vmstat.countNode(nid, 'pgdemote_kswapd', demoted)
     v[VM.pgmigrate_success] += demoted
     t.charge(scanned * k.costs.reclaimScanNs + demoted * k.costs.migrateNs, SCAN_BATCH - budget)
     return { demoted, visited, blocked }

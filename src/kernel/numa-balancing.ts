@@ -864,7 +864,7 @@ export class NumaBalancing {
           v[VM.numa_pages_migrated]++
           task.numa_pages_migrated++
           if (this.mode & NUMA_BALANCING_MEMORY_TIERING && !toptier[src] && toptier[dst]) {
-            v[VM.pgpromote_success]++
+            k.vmstat.countNode(dst, 'pgpromote_success')
             this.pgdat[dst].pgpromote_success++
           }
           flags |= TNF_MIGRATED
@@ -948,7 +948,7 @@ export class NumaBalancing {
       numab.last_cpupid[page] = stored
       if (latency >= th) return false
       const limited = numaPromotionRateLimit(pgdat, rateLimit, 1, now)
-      k.vmstat.v[VM.pgpromote_candidate]++
+      k.vmstat.countNode(dst, 'pgpromote_candidate')
       return !limited
     }
     // The cpupid filter: record this access, then the two-stage test.

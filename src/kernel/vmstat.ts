@@ -33,8 +33,72 @@ export const VM = Object.fromEntries(VMSTAT_NAMES.map((n, i) => [n, i])) as {
   readonly [K in VmstatName]: number
 }
 
+/**
+ * What the simulation counts per node (docs/spec/kernel-interfaces.md §7.3): the NUMA
+ * allocation events (enum numa_stat_item, in vmstat_text's names) and the node stat items
+ * that are event counts. /proc/vmstat prints the sum over the nodes of those it lists.
+ */
+export const NODE_COUNTER_NAMES = [
+  'numa_hit',
+  'numa_miss',
+  'numa_foreign',
+  'numa_interleave',
+  'numa_local',
+  'numa_other',
+  'pgpromote_success',
+  'pgpromote_candidate',
+  'pgdemote_kswapd',
+] as const
+
+export type NodeCounterName = (typeof NODE_COUNTER_NAMES)[number]
+
+const NODE_INDEX = Object.fromEntries(NODE_COUNTER_NAMES.map((n, i) => [n, i])) as {
+  readonly [K in NodeCounterName]: number
+}
+const GLOBAL_INDEX: readonly number[] = NODE_COUNTER_NAMES.map((n) =>
+  (VMSTAT_NAMES as readonly string[]).indexOf(n),
+)
+
 export class Vmstat {
   readonly v = new Float64Array(VMSTAT_NAMES.length)
+  /** Per node, NODE_COUNTER_NAMES' counters. */
+  private readonly perNode: Float64Array[]
+
+  constructor(nrNodes: number) {
+    this.perNode = Array.from(
+      { length: nrNodes },
+      () => new Float64Array(NODE_COUNTER_NAMES.length),
+    )
+  }
+
+  /** Counts on node `nid` (mod_node_page_state(), __count_numa_event()) and in the total. */
+  countNode(nid: number, name: NodeCounterName, n = 1): void {
+    const i = NODE_INDEX[name]
+    this.perNode[nid][i] += n
+    const g = GLOBAL_INDEX[i]
+    if (g >= 0) this.v[g] += n
+  }
+
+  /**
+   * zone_statistics() of `n` pages allocated on node `nid` for an allocation that preferred
+   * `preferred`, by a task on `cpuNode`; `interleave` when a MPOL_INTERLEAVE allocation got
+   * the node it asked for (NUMA_INTERLEAVE_HIT).
+   */
+  countAlloc(nid: number, preferred: number, cpuNode: number, n = 1, interleave = false): void {
+    if (nid === preferred) {
+      this.countNode(nid, 'numa_hit', n)
+    } else {
+      this.countNode(nid, 'numa_miss', n)
+      this.countNode(preferred, 'numa_foreign', n)
+    }
+    this.countNode(nid, nid === cpuNode ? 'numa_local' : 'numa_other', n)
+    if (interleave) this.countNode(nid, 'numa_interleave', n)
+  }
+
+  /** A per-node counter of node `nid`. */
+  node(nid: number, name: NodeCounterName): number {
+    return this.perNode[nid][NODE_INDEX[name]]
+  }
 
   get(name: VmstatName): number {
     return this.v[VM[name]]

@@ -12,6 +12,7 @@ import type { Kernel } from '../kernel/kernel.ts'
 import { QUIRK_NAMES } from '../kernel/spec.ts'
 import { knob, rangeList, readOnly, type SysfsFile, U32 } from './file.ts'
 import { U64_MAX } from './kstrto.ts'
+import { nodeMemoryFiles, procMeminfo } from './meminfo.ts'
 import { numaBalancingFiles } from './numa-balancing.ts'
 
 const NodeIds = z.array(z.number().int()).describe('node ids')
@@ -168,8 +169,6 @@ function numaFiles(k: Kernel): SysfsFile[] {
   ]
 }
 
-const KB_PER_PAGE = 4
-
 function topologyFiles(k: Kernel): SysfsFile[] {
   const m = k.machine
   const ids = (pred: (n: (typeof m.nodes)[number]) => boolean) =>
@@ -177,30 +176,22 @@ function topologyFiles(k: Kernel): SysfsFile[] {
   const nodeList = (path: string, doc: string, get: () => number[]) =>
     readOnly(path, doc, NodeIds, () => `${rangeList(get())}\n`, get)
   return [
+    nodeList(`${NODE}/possible`, 'Nodes that could ever be online.', () => ids(() => true)),
     nodeList(`${NODE}/online`, 'Nodes online.', () => ids(() => true)),
-    nodeList(`${NODE}/has_cpu`, 'Nodes with CPUs.', () => ids((n) => n.cpus)),
+    nodeList(`${NODE}/has_normal_memory`, 'Nodes with ZONE_NORMAL memory.', () =>
+      ids((n) => n.pages > 0),
+    ),
     nodeList(`${NODE}/has_memory`, 'Nodes with memory.', () => ids((n) => n.pages > 0)),
+    nodeList(`${NODE}/has_cpu`, 'Nodes with CPUs.', () => ids((n) => n.cpus)),
+    nodeList(
+      `${NODE}/has_generic_initiator`,
+      'Nodes with a generic initiator (ACPI SRAT): none, an empty line.',
+      () => [],
+    ),
     ...m.nodes.flatMap((node) => {
       const dir = `${NODE}/node${node.id}`
-      const sizes = () => ({
-        MemTotal: node.pages * KB_PER_PAGE,
-        MemFree: node.free * KB_PER_PAGE,
-        MemUsed: (node.pages - node.free) * KB_PER_PAGE,
-      })
       return [
-        readOnly(
-          `${dir}/meminfo`,
-          `Sizes of node ${node.id} (${node.label}) in kB, as drivers/base/node.c prints them.`,
-          z.object({ MemTotal: z.number(), MemFree: z.number(), MemUsed: z.number() }),
-          () =>
-            Object.entries(sizes())
-              .map(
-                ([key, kb]) =>
-                  `Node ${node.id} ${`${key}:`.padEnd(16)}${String(kb).padStart(8)} kB\n`,
-              )
-              .join(''),
-          sizes,
-        ),
+        ...nodeMemoryFiles(k, node, dir),
         readOnly(
           `${dir}/distance`,
           `SLIT distances from node ${node.id} to every node.`,
@@ -281,6 +272,7 @@ function formatZoneinfo(zones: ReturnType<typeof zoneinfo>): string {
 
 function procFiles(k: Kernel): SysfsFile[] {
   return [
+    procMeminfo(k),
     readOnly(
       '/proc/zoneinfo',
       'Per node, its zone (Normal) with free pages and the min/low/high/promo watermarks, as ' +

@@ -111,6 +111,11 @@ export function processStatus(kernel: Kernel, p: Process): Record<string, string
     Gid: '0\t0\t0\t0',
     FDSize: 64,
     Groups: '',
+    // CONFIG_PID_NS: the ids in each pid namespace; the process leads its own group and session.
+    NStgid: p.pid,
+    NSpid: p.pid,
+    NSpgid: p.pid,
+    NSsid: p.pid,
     Kthread: 0,
     VmPeak: size,
     VmSize: size,
@@ -226,7 +231,8 @@ const KTHREADD_PID = 2
 
 /**
  * /proc/PID/status of a kernel thread, as fs/proc/array.c prints it for a task without an
- * mm: `Kthread: 1`, PPid 2 (kthreadd) and no Vm*, Rss* or PTEAScanScale lines.
+ * mm (docs/spec/kernel-interfaces.md §7.4): `Kthread: 1`, PPid 2 (kthreadd), process group
+ * and session 0, and no Vm*, Rss* or PTEAScanScale lines.
  */
 export function kthreadStatus(kernel: Kernel, t: Kthread): Record<string, string | number> {
   return {
@@ -242,6 +248,10 @@ export function kthreadStatus(kernel: Kernel, t: Kthread): Record<string, string
     Gid: '0\t0\t0\t0',
     FDSize: 64,
     Groups: '',
+    NStgid: t.pid,
+    NSpid: t.pid,
+    NSpgid: 0,
+    NSsid: 0,
     Kthread: 1,
     Threads: 1,
     Mems_allowed_list: rangeList(kernel.machine.nodes.map((n) => n.id)),

@@ -71,6 +71,10 @@ describe('/proc/PID/status of kernel threads', () => {
       'Gid:\t0\t0\t0\t0',
       'FDSize:\t64',
       'Groups:\t',
+      'NStgid:\t90',
+      'NSpid:\t90',
+      'NSpgid:\t0',
+      'NSsid:\t0',
       'Kthread:\t1',
       'Threads:\t1',
       'Mems_allowed_list:\t0-2',
@@ -89,7 +93,9 @@ describe('/proc/PID/status of kernel threads', () => {
     }
     // A user process keeps its Vm lines and Kthread 0.
     const p = t.kernel.exec({ comm: 'user', size: MiB })
-    expect((await get(`/proc/${p.pid}/status`)).body).toContain('\nKthread:\t0\n')
+    expect((await get(`/proc/${p.pid}/status`)).body).toContain(
+      `\nNSsid:\t${p.pid}\nKthread:\t0\nVmPeak:\t`,
+    )
   })
 
   it('a stopped kernel thread has exited: no /proc entry', async () => {
@@ -138,6 +144,7 @@ describe('listings', () => {
       '70',
       '71',
       '90',
+      'meminfo',
       'sys',
       'vmstat',
       'zoneinfo',

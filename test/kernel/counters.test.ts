@@ -69,6 +69,8 @@ describe('kswapd counts the folios it scans on its own LRU', () => {
     expect(scanned).toBeGreaterThan(demoted)
     expect(scanned).toBeLessThanOrEqual(2 * (node1.pages - node1.wmarkMin))
     expect(k.processStats(child.pid).demoted + k.processStats(1000).demoted).toBe(demoted)
+    // pgdemote_kswapd is a node stat item, counted on the node reclaimed (nodeN/vmstat).
+    expect(k.vmstat.node(1, 'pgdemote_kswapd')).toBe(demoted)
     expect(pagesConserved(k)).toBe(true)
   })
 

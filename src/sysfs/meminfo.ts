@@ -1,0 +1,374 @@
+/**
+ * The memory files kernel people read: /proc/meminfo (fs/proc/meminfo.c meminfo_proc_show())
+ * and, per node, /sys/devices/system/node/nodeN/{meminfo,numastat,vmstat}
+ * (drivers/base/node.c node_read_meminfo(), node_read_numastat(), node_read_vmstat()), as
+ * 6.16 prints them for an x86-64 distribution config: docs/spec/kernel-interfaces.md §7.
+ * Every line the kernel prints is printed; what the simulation does not model reads 0
+ * (docs/simulation.md, "procfs").
+ */
+import { z } from 'zod'
+import { PAGE_SIZE } from '../kernel/constants.ts'
+import type { Kernel } from '../kernel/kernel.ts'
+import type { NumaNode } from '../kernel/machine.ts'
+import { type NodePages, nodePages } from '../kernel/node-pages.ts'
+import { readOnly, type SysfsFile } from './file.ts'
+
+const KB = PAGE_SIZE / 1024
+/** VMALLOC_TOTAL of x86-64 with 4-level page tables (32 TiB), in kB. */
+const VMALLOC_TOTAL_KB = 34359738367
+/** HPAGE_PMD_SIZE in kB: Hugepagesize of x86-64. */
+const HUGEPAGESIZE_KB = 2048
+/** sysctl_overcommit_ratio's default. */
+const OVERCOMMIT_RATIO = 50
+
+/** One line of a meminfo file: a field, its value, and `kB` unless it counts huge pages. */
+export interface MeminfoField {
+  readonly name: string
+  readonly value: number
+  readonly unit: 'kB' | null
+}
+
+const Fields = z
+  .array(
+    z.object({
+      name: z.string().describe('the field, as the kernel names it'),
+      value: z.number().int(),
+      unit: z.enum(['kB']).nullable(),
+    }),
+  )
+  .describe('the lines in order')
+
+/** The LRU lists of a node's pages: every page is on the active list (no inactive list here). */
+function lru(p: NodePages) {
+  return {
+    activeAnon: p.anon - p.mlocked + p.shmem,
+    activeFile: p.file,
+    unevictable: p.mlocked,
+  }
+}
+
+/** The fields both meminfo files print from node page counts, in pages. */
+function lruFields(p: NodePages) {
+  const l = lru(p)
+  return {
+    Active: l.activeAnon + l.activeFile,
+    Inactive: 0,
+    'Active(anon)': l.activeAnon,
+    'Inactive(anon)': 0,
+    'Active(file)': l.activeFile,
+    'Inactive(file)': 0,
+    Unevictable: l.unevictable,
+    Mlocked: p.mlocked,
+  }
+}
+
+function sum(pages: readonly NodePages[]): NodePages {
+  const total = { free: 0, anon: 0, file: 0, shmem: 0, mlocked: 0, hugetlb: 0, other: 0 }
+  for (const p of pages)
+    for (const key of Object.keys(total) as (keyof NodePages)[]) total[key] += p[key]
+  return total
+}
+
+const kb = (name: string, pages: number): MeminfoField => ({ name, value: pages * KB, unit: 'kB' })
+const kbRaw = (name: string, value: number): MeminfoField => ({ name, value, unit: 'kB' })
+const count = (name: string, value: number): MeminfoField => ({ name, value, unit: null })
+
+/** si_mem_available(): free above the reserves, plus the part of the page cache kswapd could free. */
+function memAvailable(nodes: readonly NumaNode[], total: NodePages): number {
+  const wmarkLow = nodes.reduce((s, n) => s + n.wmarkLow, 0)
+  // calculate_totalreserve_pages(): the high watermarks (lowmem_reserve is 0: one zone a node).
+  const totalreserve = nodes.reduce((s, n) => s + Math.min(n.wmarkHigh, n.pages), 0)
+  const pagecache = total.file
+  const available = total.free - totalreserve + pagecache - Math.min(pagecache >> 1, wmarkLow)
+  return Math.max(0, available)
+}
+
+/** The x86-64 direct map, as if built with the largest pages that fit: 1G, then 2M, then 4k. */
+function directMap(totalKb: number): MeminfoField[] {
+  const g = Math.floor(totalKb / 1048576) * 1048576
+  const m = Math.floor((totalKb - g) / 2048) * 2048
+  return [kbRaw('DirectMap4k', totalKb - g - m), kbRaw('DirectMap2M', m), kbRaw('DirectMap1G', g)]
+}
+
+/** /proc/meminfo's fields in meminfo_proc_show()'s order. */
+export function meminfo(k: Kernel): MeminfoField[] {
+  const nodes = k.machine.nodes
+  const total = sum(nodePages(k))
+  const totalram = nodes.reduce((s, n) => s + n.pages, 0)
+  // vm_committed_as: private writable and shared anonymous mappings (VM_ACCOUNT).
+  let committed = 0
+  for (const p of k.processList())
+    for (const v of p.mm.vmas)
+      if (v.kind === 'anon' || v.kind === 'mlocked' || v.kind === 'shared') committed += v.nrPages
+  const lruKb = Object.entries(lruFields(total)).map(([name, pages]) => kb(name, pages))
+  return [
+    kb('MemTotal', totalram),
+    kb('MemFree', total.free),
+    kb('MemAvailable', memAvailable(nodes, total)),
+    kb('Buffers', 0),
+    kb('Cached', total.file + total.shmem),
+    kb('SwapCached', 0),
+    ...lruKb,
+    kb('SwapTotal', 0),
+    kb('SwapFree', 0),
+    kb('Zswap', 0),
+    kb('Zswapped', 0),
+    kb('Dirty', 0),
+    kb('Writeback', 0),
+    kb('AnonPages', total.anon),
+    kb('Mapped', total.file + total.shmem),
+    kb('Shmem', total.shmem),
+    kb('KReclaimable', 0),
+    kb('Slab', 0),
+    kb('SReclaimable', 0),
+    kb('SUnreclaim', 0),
+    kbRaw('KernelStack', 0),
+    kb('PageTables', 0),
+    kb('SecPageTables', 0),
+    kb('NFS_Unstable', 0),
+    kb('Bounce', 0),
+    kb('WritebackTmp', 0),
+    kb('CommitLimit', Math.floor((totalram * OVERCOMMIT_RATIO) / 100)),
+    kb('Committed_AS', committed),
+    kbRaw('VmallocTotal', VMALLOC_TOTAL_KB),
+    kb('VmallocUsed', 0),
+    kb('VmallocChunk', 0),
+    kb('Percpu', 0),
+    kbRaw('HardwareCorrupted', 0),
+    kb('AnonHugePages', 0),
+    kb('ShmemHugePages', 0),
+    kb('ShmemPmdMapped', 0),
+    kb('FileHugePages', 0),
+    kb('FilePmdMapped', 0),
+    kb('CmaTotal', 0),
+    kb('CmaFree', 0),
+    kb('Unaccepted', 0),
+    kb('Balloon', 0),
+    count('HugePages_Total', 0),
+    count('HugePages_Free', 0),
+    count('HugePages_Rsvd', 0),
+    count('HugePages_Surp', 0),
+    kbRaw('Hugepagesize', HUGEPAGESIZE_KB),
+    kb('Hugetlb', total.hugetlb),
+    ...directMap(totalram * KB),
+  ]
+}
+
+/**
+ * The text: `%-16s%8lu kB` as show_val_kb() and the seq_printf()s beside it print it (a label
+ * of 16 columns, the value right-aligned in 8), with the kernel's two exceptions
+ * (HardwareCorrupted in 5 columns) and the huge page counts (`%5lu`, label in 19 columns).
+ */
+export function formatMeminfo(fields: readonly MeminfoField[]): string {
+  let s = ''
+  for (const f of fields) {
+    if (f.unit === null) s += `${`${f.name}:`.padEnd(19)}${String(f.value).padStart(5)}\n`
+    else if (f.name === 'HardwareCorrupted') s += `${f.name}: ${String(f.value).padStart(5)} kB\n`
+    else s += `${`${f.name}:`.padEnd(16)}${String(f.value).padStart(8)} kB\n`
+  }
+  return s
+}
+
+/** nodeN/meminfo's fields in node_read_meminfo()'s order. */
+export function nodeMeminfo(node: NumaNode, p: NodePages): MeminfoField[] {
+  const lruKb = Object.entries(lruFields(p)).map(([name, pages]) => kb(name, pages))
+  return [
+    kb('MemTotal', node.pages),
+    kb('MemFree', p.free),
+    kb('MemUsed', node.pages - p.free),
+    kb('SwapCached', 0),
+    ...lruKb,
+    kb('Dirty', 0),
+    kb('Writeback', 0),
+    kb('FilePages', p.file + p.shmem),
+    kb('Mapped', p.file + p.shmem),
+    kb('AnonPages', p.anon),
+    kb('Shmem', p.shmem),
+    kbRaw('KernelStack', 0),
+    kb('PageTables', 0),
+    kb('SecPageTables', 0),
+    kb('NFS_Unstable', 0),
+    kb('Bounce', 0),
+    kb('WritebackTmp', 0),
+    kb('KReclaimable', 0),
+    kb('Slab', 0),
+    kb('SReclaimable', 0),
+    kb('SUnreclaim', 0),
+    kb('AnonHugePages', 0),
+    kb('ShmemHugePages', 0),
+    kb('ShmemPmdMapped', 0),
+    kb('FileHugePages', 0),
+    kb('FilePmdMapped', 0),
+    kb('Unaccepted', 0),
+    count('HugePages_Total', 0),
+    count('HugePages_Free', 0),
+    count('HugePages_Surp', 0),
+  ]
+}
+
+/**
+ * `Node %d <label>%8lu kB`: the label in 16 columns as in /proc/meminfo; the huge page counts
+ * are `%5u` after a label of 17 (hugetlb_report_node_meminfo()).
+ */
+export function formatNodeMeminfo(nid: number, fields: readonly MeminfoField[]): string {
+  let s = ''
+  for (const f of fields) {
+    if (f.unit === null)
+      s += `Node ${nid} ${`${f.name}:`.padEnd(17)}${String(f.value).padStart(5)}\n`
+    else s += `Node ${nid} ${`${f.name}:`.padEnd(16)}${String(f.value).padStart(8)} kB\n`
+  }
+  return s
+}
+
+/** node_read_numastat(): the NUMA allocation events under their older names. */
+export function numastat(k: Kernel, nid: number): Record<string, number> {
+  const v = k.vmstat
+  return {
+    numa_hit: v.node(nid, 'numa_hit'),
+    numa_miss: v.node(nid, 'numa_miss'),
+    numa_foreign: v.node(nid, 'numa_foreign'),
+    interleave_hit: v.node(nid, 'numa_interleave'),
+    local_node: v.node(nid, 'numa_local'),
+    other_node: v.node(nid, 'numa_other'),
+  }
+}
+
+/**
+ * node_read_vmstat(): every zone stat item (summed over the node's one zone), the NUMA events
+ * and every node stat item of 6.16, in vmstat_text's order and names.
+ */
+export function nodeVmstat(k: Kernel, nid: number, p: NodePages): Record<string, number> {
+  const v = k.vmstat
+  const l = lru(p)
+  const zero = (...names: string[]) => Object.fromEntries(names.map((n) => [n, 0]))
+  return {
+    nr_free_pages: p.free,
+    nr_free_pages_blocks: 0,
+    nr_zone_inactive_anon: 0,
+    nr_zone_active_anon: l.activeAnon,
+    nr_zone_inactive_file: 0,
+    nr_zone_active_file: l.activeFile,
+    nr_zone_unevictable: l.unevictable,
+    nr_zone_write_pending: 0,
+    nr_mlock: p.mlocked,
+    nr_zspages: 0,
+    nr_free_cma: 0,
+    nr_unaccepted: 0,
+    numa_hit: v.node(nid, 'numa_hit'),
+    numa_miss: v.node(nid, 'numa_miss'),
+    numa_foreign: v.node(nid, 'numa_foreign'),
+    numa_interleave: v.node(nid, 'numa_interleave'),
+    numa_local: v.node(nid, 'numa_local'),
+    numa_other: v.node(nid, 'numa_other'),
+    nr_inactive_anon: 0,
+    nr_active_anon: l.activeAnon,
+    nr_inactive_file: 0,
+    nr_active_file: l.activeFile,
+    nr_unevictable: l.unevictable,
+    ...zero(
+      'nr_slab_reclaimable',
+      'nr_slab_unreclaimable',
+      'nr_isolated_anon',
+      'nr_isolated_file',
+      'workingset_nodes',
+      'workingset_refault_anon',
+      'workingset_refault_file',
+      'workingset_activate_anon',
+      'workingset_activate_file',
+      'workingset_restore_anon',
+      'workingset_restore_file',
+      'workingset_nodereclaim',
+    ),
+    nr_anon_pages: p.anon,
+    nr_mapped: p.file + p.shmem,
+    nr_file_pages: p.file + p.shmem,
+    nr_dirty: 0,
+    nr_writeback: 0,
+    nr_writeback_temp: 0,
+    nr_shmem: p.shmem,
+    ...zero(
+      'nr_shmem_hugepages',
+      'nr_shmem_pmdmapped',
+      'nr_file_hugepages',
+      'nr_file_pmdmapped',
+      'nr_anon_transparent_hugepages',
+      'nr_vmscan_write',
+      'nr_vmscan_immediate_reclaim',
+      'nr_dirtied',
+      'nr_written',
+      'nr_throttled_written',
+      'nr_kernel_misc_reclaimable',
+      'nr_foll_pin_acquired',
+      'nr_foll_pin_released',
+      'nr_kernel_stack',
+      'nr_page_table_pages',
+      'nr_sec_page_table_pages',
+      'nr_iommu_pages',
+      'nr_swapcached',
+    ),
+    pgpromote_success: v.node(nid, 'pgpromote_success'),
+    pgpromote_candidate: v.node(nid, 'pgpromote_candidate'),
+    pgdemote_kswapd: v.node(nid, 'pgdemote_kswapd'),
+    pgdemote_direct: 0,
+    pgdemote_khugepaged: 0,
+    pgdemote_proactive: 0,
+    nr_hugetlb: p.hugetlb,
+    nr_balloon_pages: 0,
+  }
+}
+
+/** `name value` lines, as sysfs_emit_at(buf, len, "%s %lu\n", …) prints them. */
+export function formatNameValue(stats: Record<string, number>): string {
+  let s = ''
+  for (const [name, value] of Object.entries(stats)) s += `${name} ${value}\n`
+  return s
+}
+
+const NodeCounters = z.record(z.string(), z.number().int())
+
+/** /proc/meminfo. */
+export function procMeminfo(k: Kernel): SysfsFile {
+  return readOnly(
+    '/proc/meminfo',
+    'Memory of the whole machine in kB, the fields of meminfo_proc_show() in its order and ' +
+      'format. Free, page cache, anonymous, shmem, mlocked, hugetlb pages and the commit ' +
+      'figures come from the simulated machine; what it does not model (swap, slab, kernel ' +
+      'stacks, page tables, THP, CMA, huge page pools, vmalloc) reads 0.',
+    Fields,
+    () => formatMeminfo(meminfo(k)),
+    () => meminfo(k),
+  )
+}
+
+/** nodeN/meminfo, numastat and vmstat of one node. */
+export function nodeMemoryFiles(k: Kernel, node: NumaNode, dir: string): SysfsFile[] {
+  const pagesOf = () => nodePages(k)[node.id]
+  return [
+    readOnly(
+      `${dir}/meminfo`,
+      `Memory of node ${node.id} (${node.label}) in kB, the fields of node_read_meminfo() ` +
+        'as `Node N Field: value kB`; what the simulation does not model reads 0.',
+      Fields,
+      () => formatNodeMeminfo(node.id, nodeMeminfo(node, pagesOf())),
+      () => nodeMeminfo(node, pagesOf()),
+    ),
+    readOnly(
+      `${dir}/numastat`,
+      `Page allocations on node ${node.id}: numa_hit, numa_miss, numa_foreign, ` +
+        'interleave_hit, local_node, other_node (node_read_numastat()). Counted for the pages ' +
+        'a process faults in at exec or fork and for every page migrated to the node.',
+      NodeCounters,
+      () => formatNameValue(numastat(k, node.id)),
+      () => numastat(k, node.id),
+    ),
+    readOnly(
+      `${dir}/vmstat`,
+      `Counters of node ${node.id} as node_read_vmstat() prints them, one \`name value\` a ` +
+        'line: the zone items, the NUMA events, the node items, pgpromote_success, ' +
+        'pgpromote_candidate and pgdemote_kswapd among them (their sums are /proc/vmstat’s).',
+      NodeCounters,
+      () => formatNameValue(nodeVmstat(k, node.id, pagesOf())),
+      () => nodeVmstat(k, node.id, pagesOf()),
+    ),
+  ]
+}
