@@ -1,6 +1,6 @@
 /**
- * The memory files kernel people read: /proc/meminfo (fs/proc/meminfo.c meminfo_proc_show())
- * and, per node, /sys/devices/system/node/nodeN/{meminfo,numastat,vmstat}
+ * The memory files kernel people read: /proc/meminfo (fs/proc/meminfo.c meminfo_proc_show()),
+ * /proc/zoneinfo (mm/vmstat.c zoneinfo_show_print()) and, per node, /sys/devices/system/node/nodeN/{meminfo,numastat,vmstat}
  * (drivers/base/node.c node_read_meminfo(), node_read_numastat(), node_read_vmstat()), as
  * 6.16 prints them for an x86-64 distribution config: docs/spec/kernel-interfaces.md §7.
  * Every line the kernel prints is printed; what the simulation does not model reads 0
@@ -234,14 +234,14 @@ export function numastat(k: Kernel, nid: number): Record<string, number> {
 }
 
 /**
- * node_read_vmstat(): every zone stat item (summed over the node's one zone), the NUMA events
- * and every node stat item of 6.16, in vmstat_text's order and names.
+ * The counters of a node as vmstat_text[] groups them: the zone stat items (of the node's one
+ * populated zone), the NUMA events, and the node stat items of 6.16, in order.
  */
-export function nodeVmstat(k: Kernel, nid: number, p: NodePages): Record<string, number> {
+function nodeStats(k: Kernel, nid: number, p: NodePages) {
   const v = k.vmstat
   const l = lru(p)
   const zero = (...names: string[]) => Object.fromEntries(names.map((n) => [n, 0]))
-  return {
+  const zone: Record<string, number> = {
     nr_free_pages: p.free,
     nr_free_pages_blocks: 0,
     nr_zone_inactive_anon: 0,
@@ -254,12 +254,16 @@ export function nodeVmstat(k: Kernel, nid: number, p: NodePages): Record<string,
     nr_zspages: 0,
     nr_free_cma: 0,
     nr_unaccepted: 0,
+  }
+  const numa: Record<string, number> = {
     numa_hit: v.node(nid, 'numa_hit'),
     numa_miss: v.node(nid, 'numa_miss'),
     numa_foreign: v.node(nid, 'numa_foreign'),
     numa_interleave: v.node(nid, 'numa_interleave'),
     numa_local: v.node(nid, 'numa_local'),
     numa_other: v.node(nid, 'numa_other'),
+  }
+  const node: Record<string, number> = {
     nr_inactive_anon: 0,
     nr_active_anon: l.activeAnon,
     nr_inactive_file: 0,
@@ -315,6 +319,164 @@ export function nodeVmstat(k: Kernel, nid: number, p: NodePages): Record<string,
     nr_hugetlb: p.hugetlb,
     nr_balloon_pages: 0,
   }
+  return { zone, numa, node }
+}
+
+/** node_read_vmstat(): the zone items, the NUMA events, then the node items. */
+export function nodeVmstat(k: Kernel, nid: number, p: NodePages): Record<string, number> {
+  const { zone, numa, node } = nodeStats(k, nid, p)
+  return { ...zone, ...numa, ...node }
+}
+
+/** The zones of an x86-64 kernel (MAX_NR_ZONES = 5); a simulated node has Normal only. */
+const ZONES = ['DMA', 'DMA32', 'Normal', 'Movable', 'Device'] as const
+
+interface Zone {
+  readonly node: number
+  readonly zone: (typeof ZONES)[number]
+  readonly free: number
+  readonly boost: number
+  readonly min: number
+  readonly low: number
+  readonly high: number
+  readonly promo: number
+  readonly spanned: number
+  readonly present: number
+  readonly managed: number
+  readonly cma: number
+  readonly protection: readonly number[]
+  /** The populated zone: the node's stats and its own, and the trailer lines. */
+  readonly populated: {
+    readonly per_node_stats: Record<string, number>
+    readonly zone_stats: Record<string, number>
+    readonly node_unreclaimable: number
+    readonly start_pfn: number
+    readonly reserved_highatomic: number
+    readonly free_highatomic: number
+  } | null
+}
+
+/** /proc/zoneinfo's zones, node by node, the nodes laid end to end from PFN 0. */
+export function zoneinfo(k: Kernel): Zone[] {
+  const pages = nodePages(k)
+  let startPfn = 0
+  return k.machine.nodes.flatMap((n) => {
+    const { zone, numa, node } = nodeStats(k, n.id, pages[n.id])
+    const zones = ZONES.map((name): Zone => {
+      const normal = name === 'Normal'
+      return {
+        node: n.id,
+        zone: name,
+        free: normal ? n.free : 0,
+        boost: 0,
+        min: normal ? n.wmarkMin : 0,
+        low: normal ? n.wmarkLow : 0,
+        high: normal ? n.wmarkHigh : 0,
+        promo: normal ? n.wmarkPromo : 0,
+        spanned: normal ? n.pages : 0,
+        present: normal ? n.pages : 0,
+        managed: normal ? n.pages : 0,
+        cma: 0,
+        protection: ZONES.map(() => 0),
+        populated: normal
+          ? {
+              per_node_stats: node,
+              zone_stats: { ...zone, ...numa },
+              node_unreclaimable: 0,
+              start_pfn: startPfn,
+              reserved_highatomic: 0,
+              free_highatomic: 0,
+            }
+          : null,
+      }
+    })
+    startPfn += n.pages
+    return zones
+  })
+}
+
+/**
+ * zoneinfo_show_print(): `Node %d, zone %8s`; in the node's first populated zone the
+ * per-node stats; the watermarks; the protection; for a populated zone its stat items and
+ * NUMA events as `%-12s %lu`, then the trailer. The per-CPU pagesets are left out: the
+ * simulation has no CPUs.
+ */
+export function formatZoneinfo(zones: readonly Zone[]): string {
+  const items = (stats: Record<string, number>) =>
+    Object.entries(stats)
+      .map(([name, v]) => `\n      ${name.padEnd(12)} ${v}`)
+      .join('')
+  return zones
+    .map((z) => {
+      let s = `Node ${z.node}, zone ${z.zone.padStart(8)}`
+      if (z.populated) s += `\n  per-node stats${items(z.populated.per_node_stats)}`
+      s +=
+        `\n  pages free     ${z.free}` +
+        `\n        boost    ${z.boost}` +
+        `\n        min      ${z.min}` +
+        `\n        low      ${z.low}` +
+        `\n        high     ${z.high}` +
+        `\n        promo    ${z.promo}` +
+        `\n        spanned  ${z.spanned}` +
+        `\n        present  ${z.present}` +
+        `\n        managed  ${z.managed}` +
+        `\n        cma      ${z.cma}` +
+        `\n        protection: (${z.protection.join(', ')})`
+      if (!z.populated) return `${s}\n`
+      const p = z.populated
+      return (
+        s +
+        items(p.zone_stats) +
+        `\n  node_unreclaimable:  ${p.node_unreclaimable}` +
+        `\n  start_pfn:           ${p.start_pfn}` +
+        `\n  reserved_highatomic: ${p.reserved_highatomic}` +
+        `\n  free_highatomic:     ${p.free_highatomic}\n`
+      )
+    })
+    .join('')
+}
+
+const Counts = z.record(z.string(), z.number().int())
+
+/** /proc/zoneinfo. */
+export function procZoneinfo(k: Kernel): SysfsFile {
+  return readOnly(
+    '/proc/zoneinfo',
+    'Per node, its five zones as zoneinfo_show_print() prints them: Normal holds the node ' +
+      '(free pages, the min/low/high/promo watermarks, the per-node stats, its zone stats and ' +
+      'NUMA events); DMA, DMA32, Movable and Device are empty. kswapd balances a top-tier ' +
+      'node to promo, and a promotion needs the target above high. The per-CPU pagesets are ' +
+      'left out (the simulation has no CPUs).',
+    z.array(
+      z.object({
+        node: z.number().int(),
+        zone: z.enum(ZONES),
+        free: z.number().int(),
+        boost: z.number().int(),
+        min: z.number().int(),
+        low: z.number().int(),
+        high: z.number().int(),
+        promo: z.number().int(),
+        spanned: z.number().int(),
+        present: z.number().int(),
+        managed: z.number().int(),
+        cma: z.number().int(),
+        protection: z.array(z.number().int()),
+        populated: z
+          .object({
+            per_node_stats: Counts,
+            zone_stats: Counts,
+            node_unreclaimable: z.number().int(),
+            start_pfn: z.number().int(),
+            reserved_highatomic: z.number().int(),
+            free_highatomic: z.number().int(),
+          })
+          .nullable(),
+      }),
+    ),
+    () => formatZoneinfo(zoneinfo(k)),
+    () => zoneinfo(k),
+  )
 }
 
 /** `name value` lines, as sysfs_emit_at(buf, len, "%s %lu\n", …) prints them. */
@@ -323,8 +485,6 @@ export function formatNameValue(stats: Record<string, number>): string {
   for (const [name, value] of Object.entries(stats)) s += `${name} ${value}\n`
   return s
 }
-
-const NodeCounters = z.record(z.string(), z.number().int())
 
 /** /proc/meminfo. */
 export function procMeminfo(k: Kernel): SysfsFile {
@@ -357,7 +517,7 @@ export function nodeMemoryFiles(k: Kernel, node: NumaNode, dir: string): SysfsFi
       `Page allocations on node ${node.id}: numa_hit, numa_miss, numa_foreign, ` +
         'interleave_hit, local_node, other_node (node_read_numastat()). Counted for the pages ' +
         'a process faults in at exec or fork and for every page migrated to the node.',
-      NodeCounters,
+      Counts,
       () => formatNameValue(numastat(k, node.id)),
       () => numastat(k, node.id),
     ),
@@ -366,7 +526,7 @@ export function nodeMemoryFiles(k: Kernel, node: NumaNode, dir: string): SysfsFi
       `Counters of node ${node.id} as node_read_vmstat() prints them, one \`name value\` a ` +
         'line: the zone items, the NUMA events, the node items, pgpromote_success, ' +
         'pgpromote_candidate and pgdemote_kswapd among them (their sums are /proc/vmstat’s).',
-      NodeCounters,
+      Counts,
       () => formatNameValue(nodeVmstat(k, node.id, pagesOf())),
       () => nodeVmstat(k, node.id, pagesOf()),
     ),

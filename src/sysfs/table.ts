@@ -12,7 +12,7 @@ import type { Kernel } from '../kernel/kernel.ts'
 import { QUIRK_NAMES } from '../kernel/spec.ts'
 import { knob, rangeList, readOnly, type SysfsFile, U32 } from './file.ts'
 import { U64_MAX } from './kstrto.ts'
-import { nodeMemoryFiles, procMeminfo } from './meminfo.ts'
+import { nodeMemoryFiles, procMeminfo, procZoneinfo } from './meminfo.ts'
 import { numaBalancingFiles } from './numa-balancing.ts'
 
 const NodeIds = z.array(z.number().int()).describe('node ids')
@@ -214,91 +214,10 @@ function topologyFiles(k: Kernel): SysfsFile[] {
   ]
 }
 
-/** MAX_NR_ZONES of an x86-64 kernel (DMA, DMA32, Normal, Movable, Device): protection has one each. */
-const MAX_NR_ZONES = 5
-
-/**
- * /proc/zoneinfo as mm/vmstat.c zoneinfo_show_print() prints it, for the one zone (Normal)
- * each simulated node has. The simulation keeps no per-node or per-zone event counters and
- * no per-CPU pagesets: those blocks are left out; every line printed has the kernel's format.
- */
-function zoneinfo(k: Kernel) {
-  let startPfn = 0
-  return k.machine.nodes.map((n) => {
-    const zone = {
-      node: n.id,
-      zone: 'Normal',
-      free: n.free,
-      boost: 0,
-      min: n.wmarkMin,
-      low: n.wmarkLow,
-      high: n.wmarkHigh,
-      promo: n.wmarkPromo,
-      spanned: n.pages,
-      present: n.pages,
-      managed: n.pages,
-      cma: 0,
-      start_pfn: startPfn,
-    }
-    startPfn += n.pages
-    return zone
-  })
-}
-
-function formatZoneinfo(zones: ReturnType<typeof zoneinfo>): string {
-  return zones
-    .map(
-      (z) =>
-        `Node ${z.node}, zone ${z.zone.padStart(8)}` +
-        `\n  pages free     ${z.free}` +
-        `\n        boost    ${z.boost}` +
-        `\n        min      ${z.min}` +
-        `\n        low      ${z.low}` +
-        `\n        high     ${z.high}` +
-        `\n        promo    ${z.promo}` +
-        `\n        spanned  ${z.spanned}` +
-        `\n        present  ${z.present}` +
-        `\n        managed  ${z.managed}` +
-        `\n        cma      ${z.cma}` +
-        `\n        protection: (${new Array(MAX_NR_ZONES).fill(0).join(', ')})` +
-        `\n      ${'nr_free_pages'.padEnd(12)} ${z.free}` +
-        '\n  node_unreclaimable:  0' +
-        `\n  start_pfn:           ${z.start_pfn}` +
-        '\n  reserved_highatomic: 0' +
-        '\n  free_highatomic:     0\n',
-    )
-    .join('')
-}
-
 function procFiles(k: Kernel): SysfsFile[] {
   return [
     procMeminfo(k),
-    readOnly(
-      '/proc/zoneinfo',
-      'Per node, its zone (Normal) with free pages and the min/low/high/promo watermarks, as ' +
-        'zoneinfo_show_print() prints them; kswapd balances a top-tier node to promo, and a ' +
-        'promotion needs the target above high. The per-node and per-zone counters and the ' +
-        'per-CPU pagesets are left out (the simulation has none).',
-      z.array(
-        z.object({
-          node: z.number().int(),
-          zone: z.string(),
-          free: z.number().int(),
-          boost: z.number().int(),
-          min: z.number().int(),
-          low: z.number().int(),
-          high: z.number().int(),
-          promo: z.number().int(),
-          spanned: z.number().int(),
-          present: z.number().int(),
-          managed: z.number().int(),
-          cma: z.number().int(),
-          start_pfn: z.number().int(),
-        }),
-      ),
-      () => formatZoneinfo(zoneinfo(k)),
-      () => zoneinfo(k),
-    ),
+    procZoneinfo(k),
     readOnly(
       '/proc/vmstat',
       'Event counters, one `name value` line each: the ten nr_kscand_* counters of V3 ' +

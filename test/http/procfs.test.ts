@@ -17,16 +17,49 @@ const get = async (url: string, json = false) =>
   t.server.inject({ method: 'GET', url, headers: json ? JSON_ACCEPT : {} })
 
 describe('/proc/zoneinfo', () => {
-  it('prints each node’s zone, its free pages and watermarks in the kernel’s format', async () => {
+  it('prints each node’s five zones, Normal with its stats and watermarks, as the kernel does', async () => {
     const node0 = t.kernel.machine.nodes[0]
     t.kernel.exec({ comm: 'a', size: 8 * MiB, policy: { mode: 'bind', nodes: [0] } })
     const r = await get('/proc/zoneinfo')
     expect(r.statusCode).toBe(200)
     const zones = r.body.split(/(?=^Node )/m)
-    expect(zones).toHaveLength(3)
-    expect(zones[0].split('\n')).toEqual([
+    expect(zones.map((z) => z.split('\n')[0])).toEqual(
+      [0, 1, 2].flatMap((n) =>
+        ['     DMA', '   DMA32', '  Normal', ' Movable', '  Device'].map(
+          (z) => `Node ${n}, zone ${z}`,
+        ),
+      ),
+    )
+    // An empty zone stops after its protection line.
+    const empty = [
+      '  pages free     0',
+      '        boost    0',
+      '        min      0',
+      '        low      0',
+      '        high     0',
+      '        promo    0',
+      '        spanned  0',
+      '        present  0',
+      '        managed  0',
+      '        cma      0',
+      '        protection: (0, 0, 0, 0, 0)',
+      '',
+    ]
+    expect(zones[0].split('\n')).toEqual(['Node 0, zone      DMA', ...empty])
+    expect(zones[3].split('\n')).toEqual(['Node 0, zone  Movable', ...empty])
+    // The first populated zone carries the node's stats: nodeN/vmstat's node items, `%-12s %lu`.
+    const vmstat = (await get('/sys/devices/system/node/node0/vmstat')).body.trimEnd().split('\n')
+    const at = vmstat.findIndex((l) => l.startsWith('nr_inactive_anon '))
+    const item = (l: string) => {
+      const [name, v] = l.split(' ')
+      return `      ${name.padEnd(12)} ${v}`
+    }
+    const used = (8 * MiB) / PAGE_SIZE
+    expect(zones[2].split('\n')).toEqual([
       'Node 0, zone   Normal',
-      `  pages free     ${16384 - (8 * MiB) / PAGE_SIZE}`,
+      '  per-node stats',
+      ...vmstat.slice(at).map(item),
+      `  pages free     ${16384 - used}`,
       '        boost    0',
       `        min      ${node0.wmarkMin}`,
       `        low      ${node0.wmarkLow}`,
@@ -37,20 +70,26 @@ describe('/proc/zoneinfo', () => {
       '        managed  16384',
       '        cma      0',
       '        protection: (0, 0, 0, 0, 0)',
-      `      nr_free_pages ${node0.free}`,
+      ...vmstat.slice(0, at).map(item),
       '  node_unreclaimable:  0',
       '  start_pfn:           0',
       '  reserved_highatomic: 0',
       '  free_highatomic:     0',
       '',
     ])
+    expect(zones[2]).toContain(`\n      nr_free_pages ${16384 - used}\n`)
+    expect(zones[2]).toContain(`\n      nr_anon_pages ${used}\n`)
+    expect(zones[2]).toContain(`\n      numa_hit     ${used}\n`)
     // min < low < high < promo, as __setup_per_zone_wmarks() spaces them.
     expect(node0.wmarkMin).toBeLessThan(node0.wmarkLow)
     expect(node0.wmarkHigh).toBeLessThan(node0.wmarkPromo)
-    expect(zones[2]).toMatch(/^Node 2, zone {3}Normal\n/)
-    expect(zones[2]).toContain('\n  start_pfn:           32768\n')
+    expect(zones[12]).toMatch(/^Node 2, zone {3}Normal\n {2}per-node stats\n/)
+    expect(zones[12]).toContain('\n  start_pfn:           32768\n')
     const json = (await get('/proc/zoneinfo', true)).json()
-    expect(json.value[2]).toMatchObject({ node: 2, zone: 'Normal', spanned: 32768 })
+    expect(json.value).toHaveLength(15)
+    expect(json.value[12]).toMatchObject({ node: 2, zone: 'Normal', spanned: 32768 })
+    expect(json.value[12].populated).toMatchObject({ start_pfn: 32768 })
+    expect(json.value[11]).toMatchObject({ node: 2, zone: 'DMA32', spanned: 0, populated: null })
   })
 })
 
