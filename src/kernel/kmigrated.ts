@@ -262,7 +262,7 @@ export class Kmigrated {
     const cond = this.k.quirks.kmigrated_wait_returns_at_once
       ? () => true
       : () => t.should_stop() || this.k.sched.now >= this.sleep_expire
-    yield { kind: 'wait', wq: this.wait, cond, timeout: j }
+    yield { kind: 'wait', wq: this.wait, cond, timeout: j, uninterruptible: true }
   }
 
   /** kmigrated_migrate_folio() */

@@ -313,6 +313,7 @@ export class Kscand {
       },
       timeout: j,
       paused,
+      uninterruptible: true,
     }
   }
 

@@ -29,6 +29,8 @@ export type Wait =
       readonly timeout: number
       /** Report the thread as 'paused' rather than 'sleeping' while it waits. */
       readonly paused?: boolean
+      /** TASK_UNINTERRUPTIBLE (wait_event_timeout()), as a `sleep` (msleep()) always is. */
+      readonly uninterruptible?: boolean
     }
 
 export const RESCHED: Wait = { kind: 'resched' }

@@ -226,6 +226,18 @@ export function formatNumaMaps(entries: readonly NumaMapsEntry[]): string {
     .join('')
 }
 
+/**
+ * get_task_state() of a kernel thread (docs/spec/kernel-interfaces.md §7.4): R while it runs
+ * or busy-spins; D in msleep() or wait_event_timeout() (TASK_UNINTERRUPTIBLE: kscand's and
+ * kmigrated's sleeps); S in an interruptible wait (kswapd's).
+ */
+function kthreadState(t: Kthread): string {
+  if (t.state === 'running' || t.spinningSince !== null) return 'R (running)'
+  const w = t.waitingOn
+  if (w?.kind === 'sleep' || (w?.kind === 'wait' && w.uninterruptible)) return 'D (disk sleep)'
+  return 'S (sleeping)'
+}
+
 /** kthreadd, the parent of every kernel thread. */
 const KTHREADD_PID = 2
 
@@ -238,7 +250,7 @@ export function kthreadStatus(kernel: Kernel, t: Kthread): Record<string, string
   return {
     Name: t.comm,
     Umask: '0000',
-    State: t.state === 'running' ? 'R (running)' : 'S (sleeping)',
+    State: kthreadState(t),
     Tgid: t.pid,
     Ngid: 0,
     Pid: t.pid,

@@ -100,7 +100,7 @@ describe('/proc/PID/status of kernel threads', () => {
     expect(r.body.split('\n')).toEqual([
       'Name:\tkscand',
       'Umask:\t0000',
-      expect.stringMatching(/^State:\t[RS] \((running|sleeping)\)$/),
+      expect.stringMatching(/^State:\t(R \(running\)|D \(disk sleep\))$/),
       'Tgid:\t90',
       'Ngid:\t0',
       'Pid:\t90',
@@ -120,14 +120,17 @@ describe('/proc/PID/status of kernel threads', () => {
       '',
     ])
     t.kernel.advance(100)
-    for (const [pid, name] of [
-      [91, 'kmigrated'],
-      [70, 'kswapd0'],
-      [71, 'kswapd1'],
+    // kscand and kmigrated sleep in wait_event_timeout() and msleep(): TASK_UNINTERRUPTIBLE,
+    // `D`; kswapd waits interruptibly.
+    for (const [pid, name, state] of [
+      [90, 'kscand', 'D (disk sleep)'],
+      [91, 'kmigrated', 'D (disk sleep)'],
+      [70, 'kswapd0', 'S (sleeping)'],
+      [71, 'kswapd1', 'S (sleeping)'],
     ] as const) {
       const s = (await get(`/proc/${pid}/status`)).body
       expect(s).toMatch(new RegExp(`^Name:\\t${name}\\n`))
-      expect(s).toContain('\nState:\tS (sleeping)\n')
+      expect(s).toContain(`\nState:\t${state}\n`)
       expect(s).not.toMatch(/^(Vm|Rss|PTEAScanScale)/m)
     }
     // A user process keeps its Vm lines and Kthread 0.
