@@ -1,8 +1,9 @@
 /**
- * /proc/vmstat counters the simulation maintains, in the order the kernel prints them:
- * node stats first, then NUMA-balancing events, the ten kscand events of
+ * The global counters the simulation maintains, in the order /proc/vmstat prints them: node
+ * stats first, then NUMA-balancing events, the ten kscand events of
  * docs/spec/kscand-v3.md §4.1 (placed right after numa_pages_migrated by patch 13), then the
  * migration events.
+ * /proc/vmstat (src/sysfs/meminfo.ts) prints them among every other counter of the kernel.
  */
 export const VMSTAT_NAMES = [
   'pgpromote_success',
@@ -109,12 +110,5 @@ export class Vmstat {
       VmstatName,
       number
     >
-  }
-
-  /** The /proc/vmstat text: one `name value` line per counter. */
-  format(): string {
-    let s = ''
-    for (let i = 0; i < VMSTAT_NAMES.length; i++) s += `${VMSTAT_NAMES[i]} ${this.v[i]}\n`
-    return s
   }
 }

@@ -479,6 +479,188 @@ export function procZoneinfo(k: Kernel): SysfsFile {
   )
 }
 
+/** The zones of TEXTS_FOR_ZONES() on x86-64: DMA, DMA32, Normal, Movable, Device. */
+const zoneNames = (prefix: string) =>
+  ['dma', 'dma32', 'normal', 'movable', 'device'].map((z) => `${prefix}_${z}`)
+
+/**
+ * enum vm_event_item of 6.16 for the config of docs/spec/kernel-interfaces.md §7, in
+ * vmstat_text[]'s order, with kscand's ten after the NUMA-balancing events (patch 13).
+ */
+const VM_EVENT_NAMES: readonly string[] = [
+  'pgpgin',
+  'pgpgout',
+  'pswpin',
+  'pswpout',
+  ...zoneNames('pgalloc'),
+  ...zoneNames('allocstall'),
+  ...zoneNames('pgskip'),
+  'pgfree',
+  'pgactivate',
+  'pgdeactivate',
+  'pglazyfree',
+  'pgfault',
+  'pgmajfault',
+  'pglazyfreed',
+  'pgrefill',
+  'pgreuse',
+  'pgsteal_kswapd',
+  'pgsteal_direct',
+  'pgsteal_khugepaged',
+  'pgsteal_proactive',
+  'pgscan_kswapd',
+  'pgscan_direct',
+  'pgscan_khugepaged',
+  'pgscan_proactive',
+  'pgscan_direct_throttle',
+  'pgscan_anon',
+  'pgscan_file',
+  'pgsteal_anon',
+  'pgsteal_file',
+  'zone_reclaim_success',
+  'zone_reclaim_failed',
+  'pginodesteal',
+  'slabs_scanned',
+  'kswapd_inodesteal',
+  'kswapd_low_wmark_hit_quickly',
+  'kswapd_high_wmark_hit_quickly',
+  'pageoutrun',
+  'pgrotated',
+  'drop_pagecache',
+  'drop_slab',
+  'oom_kill',
+  'numa_pte_updates',
+  'numa_huge_pte_updates',
+  'numa_hint_faults',
+  'numa_hint_faults_local',
+  'numa_pages_migrated',
+  'nr_kscand_mm_scans',
+  'nr_kscand_vma_scans',
+  'nr_kscand_migadded',
+  'nr_kscand_migrated',
+  'nr_kscand_migrate_failed',
+  'nr_kscand_slowtier',
+  'nr_kscand_toptier',
+  'nr_kscand_idlepage',
+  'nr_kscand_hotpage',
+  'nr_kscand_coldpage',
+  'pgmigrate_success',
+  'pgmigrate_fail',
+  'thp_migration_success',
+  'thp_migration_fail',
+  'thp_migration_split',
+  'compact_migrate_scanned',
+  'compact_free_scanned',
+  'compact_isolated',
+  'compact_stall',
+  'compact_fail',
+  'compact_success',
+  'compact_daemon_wake',
+  'compact_daemon_migrate_scanned',
+  'compact_daemon_free_scanned',
+  'htlb_buddy_alloc_success',
+  'htlb_buddy_alloc_fail',
+  'cma_alloc_success',
+  'cma_alloc_fail',
+  'unevictable_pgs_culled',
+  'unevictable_pgs_scanned',
+  'unevictable_pgs_rescued',
+  'unevictable_pgs_mlocked',
+  'unevictable_pgs_munlocked',
+  'unevictable_pgs_cleared',
+  'unevictable_pgs_stranded',
+  'thp_fault_alloc',
+  'thp_fault_fallback',
+  'thp_fault_fallback_charge',
+  'thp_collapse_alloc',
+  'thp_collapse_alloc_failed',
+  'thp_file_alloc',
+  'thp_file_fallback',
+  'thp_file_fallback_charge',
+  'thp_file_mapped',
+  'thp_split_page',
+  'thp_split_page_failed',
+  'thp_deferred_split_page',
+  'thp_underused_split_page',
+  'thp_split_pmd',
+  'thp_scan_exceed_none_pte',
+  'thp_scan_exceed_swap_pte',
+  'thp_scan_exceed_share_pte',
+  'thp_split_pud',
+  'thp_zero_page_alloc',
+  'thp_zero_page_alloc_failed',
+  'thp_swpout',
+  'thp_swpout_fallback',
+  'balloon_inflate',
+  'balloon_deflate',
+  'balloon_migrate',
+  'swap_ra',
+  'swap_ra_hit',
+  'swpin_zero',
+  'swpout_zero',
+  'ksm_swpin_copy',
+  'cow_ksm',
+  'zswpin',
+  'zswpout',
+  'zswpwb',
+  'direct_map_level2_splits',
+  'direct_map_level3_splits',
+  'direct_map_level2_collapses',
+  'direct_map_level3_collapses',
+]
+
+/** vm_dirty_ratio and dirty_background_ratio's defaults, in percent. */
+const DIRTY_RATIO = 20
+const DIRTY_BACKGROUND_RATIO = 10
+/** sizeof(struct page) on x86-64. */
+const STRUCT_PAGE_BYTES = 64
+
+/**
+ * /proc/vmstat (vmstat_start()): the zone items, NUMA events and node items summed over the
+ * nodes, the vm_stat items, then the vm events. The events the simulation counts come from
+ * Vmstat; pgalloc_normal is every page allocation and pgsteal_kswapd what kswapd freed (its
+ * demotions); the rest read 0.
+ */
+export function procVmstat(k: Kernel): Record<string, number> {
+  const pages = nodePages(k)
+  const nodes = k.machine.nodes
+  const out: Record<string, number> = {}
+  const add = (stats: Record<string, number>) => {
+    for (const [name, v] of Object.entries(stats)) out[name] = (out[name] ?? 0) + v
+  }
+  const groups = nodes.map((n) => nodeStats(k, n.id, pages[n.id]))
+  for (const g of groups) add(g.zone)
+  for (const g of groups) add(g.numa)
+  for (const g of groups) add(g.node)
+  // global_dirtyable_memory(): free above the reserves plus the file LRU.
+  const totalreserve = nodes.reduce((s, n) => s + Math.min(n.wmarkHigh, n.pages), 0)
+  const dirtyable = Math.max(0, out.nr_free_pages - totalreserve + out.nr_active_file)
+  const totalram = nodes.reduce((s, n) => s + n.pages, 0)
+  out.nr_dirty_threshold = Math.floor((dirtyable * DIRTY_RATIO) / 100)
+  out.nr_dirty_background_threshold = Math.floor((dirtyable * DIRTY_BACKGROUND_RATIO) / 100)
+  out.nr_memmap_pages = 0
+  out.nr_memmap_boot_pages = Math.ceil((totalram * STRUCT_PAGE_BYTES) / PAGE_SIZE)
+  const counted = k.vmstat.snapshot() as Record<string, number>
+  for (const name of VM_EVENT_NAMES) out[name] = counted[name] ?? 0
+  out.pgalloc_normal = out.numa_hit + out.numa_miss
+  out.pgsteal_kswapd = out.pgdemote_kswapd
+  return out
+}
+
+/** /proc/vmstat. */
+export function procVmstatFile(k: Kernel): SysfsFile {
+  return readOnly(
+    '/proc/vmstat',
+    'Every counter of 6.16, one `name value` line each, in the kernel’s order: the zone and ' +
+      'node items and NUMA events summed over the nodes (nodeN/vmstat has each node’s), the ' +
+      'dirty thresholds, then the events — kscand’s ten nr_kscand_* after the NUMA-balancing ' +
+      'events, as patch 13 places them. What the simulation does not model reads 0.',
+    Counts,
+    () => formatNameValue(procVmstat(k)),
+    () => procVmstat(k),
+  )
+}
+
 /** `name value` lines, as sysfs_emit_at(buf, len, "%s %lu\n", …) prints them. */
 export function formatNameValue(stats: Record<string, number>): string {
   let s = ''

@@ -12,7 +12,7 @@ import type { Kernel } from '../kernel/kernel.ts'
 import { QUIRK_NAMES } from '../kernel/spec.ts'
 import { knob, rangeList, readOnly, type SysfsFile, U32 } from './file.ts'
 import { U64_MAX } from './kstrto.ts'
-import { nodeMemoryFiles, procMeminfo, procZoneinfo } from './meminfo.ts'
+import { nodeMemoryFiles, procMeminfo, procVmstatFile, procZoneinfo } from './meminfo.ts'
 import { numaBalancingFiles } from './numa-balancing.ts'
 
 const NodeIds = z.array(z.number().int()).describe('node ids')
@@ -215,19 +215,7 @@ function topologyFiles(k: Kernel): SysfsFile[] {
 }
 
 function procFiles(k: Kernel): SysfsFile[] {
-  return [
-    procMeminfo(k),
-    procZoneinfo(k),
-    readOnly(
-      '/proc/vmstat',
-      'Event counters, one `name value` line each: the ten nr_kscand_* counters of V3 ' +
-        '(after numa_pages_migrated, as patch 13 places them) and the promotion, demotion ' +
-        'and migration counters the simulation maintains.',
-      z.record(z.string(), z.number()),
-      () => k.vmstat.format(),
-      () => k.vmstat.snapshot(),
-    ),
-  ]
+  return [procMeminfo(k), procZoneinfo(k), procVmstatFile(k)]
 }
 
 /** Every file of a kernel, in listing order. */

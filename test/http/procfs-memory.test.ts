@@ -343,6 +343,95 @@ describe('/sys/devices/system/node/nodeN/vmstat', () => {
   })
 })
 
+describe('/proc/vmstat', () => {
+  it('prints every counter of 6.16 in order: node sums, dirty thresholds, then the events', async () => {
+    execMixed()
+    t.kernel.exec({ comm: 'il', size: 4 * MiB, policy: { mode: 'interleave', nodes: [1, 2] } })
+    const names = (body: string) =>
+      body
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(' ')[0])
+    const lines = (await get('/proc/vmstat')).body.trimEnd().split('\n')
+    for (const line of lines) expect(line).toMatch(/^[a-z0-9_]+ \d+$/)
+    const all = lines.map((l) => l.split(' ')[0])
+    // The zone items, NUMA events and node items: nodeN/vmstat's names, summed over the nodes.
+    const perNode = names((await get(`${NODE}/node0/vmstat`)).body)
+    expect(all.slice(0, perNode.length)).toEqual(perNode)
+    const rest = all.slice(perNode.length)
+    expect(rest.slice(0, 4)).toEqual([
+      'nr_dirty_threshold',
+      'nr_dirty_background_threshold',
+      'nr_memmap_pages',
+      'nr_memmap_boot_pages',
+    ])
+    expect(rest.slice(4, 23)).toEqual([
+      'pgpgin',
+      'pgpgout',
+      'pswpin',
+      'pswpout',
+      'pgalloc_dma',
+      'pgalloc_dma32',
+      'pgalloc_normal',
+      'pgalloc_movable',
+      'pgalloc_device',
+      'allocstall_dma',
+      'allocstall_dma32',
+      'allocstall_normal',
+      'allocstall_movable',
+      'allocstall_device',
+      'pgskip_dma',
+      'pgskip_dma32',
+      'pgskip_normal',
+      'pgskip_movable',
+      'pgskip_device',
+    ])
+    // kscand's ten follow the NUMA-balancing events and precede the migration events.
+    const at = rest.indexOf('numa_pte_updates')
+    expect(rest.slice(at, at + 18)).toEqual([
+      'numa_pte_updates',
+      'numa_huge_pte_updates',
+      'numa_hint_faults',
+      'numa_hint_faults_local',
+      'numa_pages_migrated',
+      'nr_kscand_mm_scans',
+      'nr_kscand_vma_scans',
+      'nr_kscand_migadded',
+      'nr_kscand_migrated',
+      'nr_kscand_migrate_failed',
+      'nr_kscand_slowtier',
+      'nr_kscand_toptier',
+      'nr_kscand_idlepage',
+      'nr_kscand_hotpage',
+      'nr_kscand_coldpage',
+      'pgmigrate_success',
+      'pgmigrate_fail',
+      'thp_migration_success',
+    ])
+    expect(rest.indexOf('pgscan_kswapd')).toBeLessThan(at)
+    expect(rest.at(-1)).toBe('direct_map_level3_collapses')
+    expect(new Set(all).size).toBe(all.length)
+    const v = (await get('/proc/vmstat', true)).json().value
+    // 3584 + 1024 pages allocated, all on the node asked for.
+    expect(v).toMatchObject({
+      nr_free_pages: 65536 - 4608,
+      numa_hit: 4608,
+      numa_miss: 0,
+      numa_interleave: 1024,
+      numa_local: 3584 + 512,
+      numa_other: 512,
+      pgalloc_normal: 4608,
+      nr_anon_pages: 2304 + 1024,
+      nr_hugetlb: 512,
+      nr_memmap_boot_pages: 1024,
+    })
+    // dirtyable = free − Σhigh + file LRU; the thresholds are 20 % and 10 % of it.
+    const dirtyable = 65536 - 4608 - 768 + 256
+    expect(v.nr_dirty_threshold).toBe(Math.floor(dirtyable * 0.2))
+    expect(v.nr_dirty_background_threshold).toBe(Math.floor(dirtyable * 0.1))
+  })
+})
+
 describe('the node directory', () => {
   it('lists the node state files and, per node, its four files', async () => {
     expect((await get(NODE)).body).toBe(
