@@ -56,7 +56,9 @@ describe('kswapd counts the folios it scans on its own LRU', () => {
     k.run(10_000)
     const node1 = k.machine.nodes[1]
     expect(node1.free).toBeGreaterThan(node1.wmarkPromo)
+    const otherOn2 = k.vmstat.node(2, 'numa_other')
     const child = k.fork(1000)
+    const childOn2 = child.mm.pagesOnNode[2]
     // The child's interleaved pages take node 1 down to its min watermark.
     expect(node1.free).toBe(node1.wmarkMin)
     k.run(k.now + 100)
@@ -71,6 +73,22 @@ describe('kswapd counts the folios it scans on its own LRU', () => {
     expect(k.processStats(child.pid).demoted + k.processStats(1000).demoted).toBe(demoted)
     // pgdemote_kswapd is a node stat item, counted on the node reclaimed (nodeN/vmstat).
     expect(k.vmstat.node(1, 'pgdemote_kswapd')).toBe(demoted)
+    // kswapd1 allocates each demoted page on node 2 from node 1's CPUs: other_node there, as
+    // are the child's interleaved pages on node 2 (its task runs on node 1).
+    expect(k.vmstat.node(2, 'numa_other') - otherOn2).toBe(childOn2 + demoted)
+  })
+
+  it('on the faithful demo, forking memcached leaves every node above its low watermark: kswapd sleeps', () => {
+    const k = new Kernel(DEMO_CONFIG)
+    for (const p of DEMO_PROCESSES) k.exec(p)
+    k.run(60_000)
+    // kmigrated drains gups only (sticky slot), into node 0: node 1 keeps memcached's half.
+    k.fork(1000)
+    k.run(k.now + 10_000)
+    for (const node of k.machine.nodes) expect(node.free).toBeGreaterThan(node.wmarkLow)
+    expect(k.thread('kswapd1').cycles).toBe(0)
+    expect(k.vmstat.get('pgscan_kswapd')).toBe(0)
+    expect(k.vmstat.get('pgdemote_kswapd')).toBe(0)
     expect(pagesConserved(k)).toBe(true)
   })
 
