@@ -11,6 +11,7 @@ import { PAGE_SIZE } from '../kernel/constants.ts'
 import type { Kernel } from '../kernel/kernel.ts'
 import type { NumaNode } from '../kernel/machine.ts'
 import { type NodePages, nodePages } from '../kernel/node-pages.ts'
+import { VMSTAT_NAMES } from '../kernel/vmstat.ts'
 import { readOnly, type SysfsFile } from './file.ts'
 
 const KB = PAGE_SIZE / 1024
@@ -72,6 +73,19 @@ function sum(pages: readonly NodePages[]): NodePages {
 const kb = (name: string, pages: number): MeminfoField => ({ name, value: pages * KB, unit: 'kB' })
 const kbRaw = (name: string, value: number): MeminfoField => ({ name, value, unit: 'kB' })
 const count = (name: string, value: number): MeminfoField => ({ name, value, unit: null })
+/** Fields the simulation has no state for: 0 kB. */
+const zeros = (...names: string[]) => names.map((name) => kbRaw(name, 0))
+/** Slab, kernel stacks and page tables, and the always-zero fields after them. */
+const SLAB = ['KReclaimable', 'Slab', 'SReclaimable', 'SUnreclaim']
+const KERNEL = [
+  'KernelStack',
+  'PageTables',
+  'SecPageTables',
+  'NFS_Unstable',
+  'Bounce',
+  'WritebackTmp',
+]
+const THP = ['AnonHugePages', 'ShmemHugePages', 'ShmemPmdMapped', 'FileHugePages', 'FilePmdMapped']
 
 /** si_mem_available(): free above the reserves, plus the part of the page cache kswapd could free. */
 function memAvailable(nodes: readonly NumaNode[], total: NodePages): number {
@@ -109,25 +123,12 @@ export function meminfo(k: Kernel): MeminfoField[] {
     kb('Cached', total.file + total.shmem),
     kb('SwapCached', 0),
     ...lruKb,
-    kb('SwapTotal', 0),
-    kb('SwapFree', 0),
-    kb('Zswap', 0),
-    kb('Zswapped', 0),
-    kb('Dirty', 0),
-    kb('Writeback', 0),
+    ...zeros('SwapTotal', 'SwapFree', 'Zswap', 'Zswapped', 'Dirty', 'Writeback'),
     kb('AnonPages', total.anon),
     kb('Mapped', total.file + total.shmem),
     kb('Shmem', total.shmem),
-    kb('KReclaimable', 0),
-    kb('Slab', 0),
-    kb('SReclaimable', 0),
-    kb('SUnreclaim', 0),
-    kbRaw('KernelStack', 0),
-    kb('PageTables', 0),
-    kb('SecPageTables', 0),
-    kb('NFS_Unstable', 0),
-    kb('Bounce', 0),
-    kb('WritebackTmp', 0),
+    ...zeros(...SLAB),
+    ...zeros(...KERNEL),
     kb('CommitLimit', Math.floor((totalram * OVERCOMMIT_RATIO) / 100)),
     kb('Committed_AS', committed),
     kbRaw('VmallocTotal', VMALLOC_TOTAL_KB),
@@ -135,15 +136,7 @@ export function meminfo(k: Kernel): MeminfoField[] {
     kb('VmallocChunk', 0),
     kb('Percpu', 0),
     kbRaw('HardwareCorrupted', 0),
-    kb('AnonHugePages', 0),
-    kb('ShmemHugePages', 0),
-    kb('ShmemPmdMapped', 0),
-    kb('FileHugePages', 0),
-    kb('FilePmdMapped', 0),
-    kb('CmaTotal', 0),
-    kb('CmaFree', 0),
-    kb('Unaccepted', 0),
-    kb('Balloon', 0),
+    ...zeros(...THP, 'CmaTotal', 'CmaFree', 'Unaccepted', 'Balloon'),
     count('HugePages_Total', 0),
     count('HugePages_Free', 0),
     count('HugePages_Rsvd', 0),
@@ -178,28 +171,14 @@ export function nodeMeminfo(node: NumaNode, p: NodePages): MeminfoField[] {
     kb('MemUsed', node.pages - p.free),
     kb('SwapCached', 0),
     ...lruKb,
-    kb('Dirty', 0),
-    kb('Writeback', 0),
+    ...zeros('Dirty', 'Writeback'),
     kb('FilePages', p.file + p.shmem),
     kb('Mapped', p.file + p.shmem),
     kb('AnonPages', p.anon),
     kb('Shmem', p.shmem),
-    kbRaw('KernelStack', 0),
-    kb('PageTables', 0),
-    kb('SecPageTables', 0),
-    kb('NFS_Unstable', 0),
-    kb('Bounce', 0),
-    kb('WritebackTmp', 0),
-    kb('KReclaimable', 0),
-    kb('Slab', 0),
-    kb('SReclaimable', 0),
-    kb('SUnreclaim', 0),
-    kb('AnonHugePages', 0),
-    kb('ShmemHugePages', 0),
-    kb('ShmemPmdMapped', 0),
-    kb('FileHugePages', 0),
-    kb('FilePmdMapped', 0),
-    kb('Unaccepted', 0),
+    ...zeros(...KERNEL),
+    ...zeros(...SLAB),
+    ...zeros(...THP, 'Unaccepted'),
     count('HugePages_Total', 0),
     count('HugePages_Free', 0),
     count('HugePages_Surp', 0),
@@ -534,16 +513,7 @@ const VM_EVENT_NAMES: readonly string[] = [
   'numa_hint_faults',
   'numa_hint_faults_local',
   'numa_pages_migrated',
-  'nr_kscand_mm_scans',
-  'nr_kscand_vma_scans',
-  'nr_kscand_migadded',
-  'nr_kscand_migrated',
-  'nr_kscand_migrate_failed',
-  'nr_kscand_slowtier',
-  'nr_kscand_toptier',
-  'nr_kscand_idlepage',
-  'nr_kscand_hotpage',
-  'nr_kscand_coldpage',
+  ...VMSTAT_NAMES.filter((n) => n.startsWith('nr_kscand_')),
   'pgmigrate_success',
   'pgmigrate_fail',
   'thp_migration_success',
@@ -640,7 +610,7 @@ export function procVmstat(k: Kernel): Record<string, number> {
   out.nr_dirty_background_threshold = Math.floor((dirtyable * DIRTY_BACKGROUND_RATIO) / 100)
   out.nr_memmap_pages = 0
   out.nr_memmap_boot_pages = Math.ceil((totalram * STRUCT_PAGE_BYTES) / PAGE_SIZE)
-  const counted = k.vmstat.snapshot() as Record<string, number>
+  const counted: Record<string, number> = k.vmstat.snapshot()
   for (const name of VM_EVENT_NAMES) out[name] = counted[name] ?? 0
   out.pgalloc_normal = out.numa_hit + out.numa_miss
   out.pgsteal_kswapd = out.pgdemote_kswapd
