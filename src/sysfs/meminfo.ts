@@ -1,8 +1,9 @@
 /**
  * The memory files kernel people read: /proc/meminfo (fs/proc/meminfo.c meminfo_proc_show()),
- * /proc/zoneinfo (mm/vmstat.c zoneinfo_show_print()) and, per node, /sys/devices/system/node/nodeN/{meminfo,numastat,vmstat}
- * (drivers/base/node.c node_read_meminfo(), node_read_numastat(), node_read_vmstat()), as
- * 6.16 prints them for an x86-64 distribution config: docs/spec/kernel-interfaces.md §7.
+ * /proc/zoneinfo (mm/vmstat.c zoneinfo_show_print()), /proc/vmstat, and per node
+ * /sys/devices/system/node/nodeN/{meminfo,numastat,vmstat} (drivers/base/node.c
+ * node_read_meminfo(), node_read_numastat(), node_read_vmstat()), as 6.16 prints them for an
+ * x86-64 distribution config: docs/spec/kernel-interfaces.md §7.
  * Every line the kernel prints is printed; what the simulation does not model reads 0
  * (docs/simulation.md, "procfs").
  */
@@ -87,13 +88,23 @@ const KERNEL = [
 ]
 const THP = ['AnonHugePages', 'ShmemHugePages', 'ShmemPmdMapped', 'FileHugePages', 'FilePmdMapped']
 
+/**
+ * calculate_totalreserve_pages(): per zone its high watermark and largest lowmem_reserve
+ * (0 here: the other zones are empty).
+ */
+function totalreservePages(nodes: readonly NumaNode[]): number {
+  return nodes.reduce((s, n) => s + Math.min(n.wmarkHigh, n.pages), 0)
+}
+
 /** si_mem_available(): free above the reserves, plus the part of the page cache kswapd could free. */
 function memAvailable(nodes: readonly NumaNode[], total: NodePages): number {
   const wmarkLow = nodes.reduce((s, n) => s + n.wmarkLow, 0)
-  // calculate_totalreserve_pages(): the high watermarks (lowmem_reserve is 0: one zone a node).
-  const totalreserve = nodes.reduce((s, n) => s + Math.min(n.wmarkHigh, n.pages), 0)
   const pagecache = total.file
-  const available = total.free - totalreserve + pagecache - Math.min(pagecache >> 1, wmarkLow)
+  const available =
+    total.free -
+    totalreservePages(nodes) +
+    pagecache -
+    Math.min(Math.floor(pagecache / 2), wmarkLow)
   return Math.max(0, available)
 }
 
@@ -603,8 +614,7 @@ export function procVmstat(k: Kernel): Record<string, number> {
   for (const g of groups) add(g.numa)
   for (const g of groups) add(g.node)
   // global_dirtyable_memory(): free above the reserves plus the file LRU.
-  const totalreserve = nodes.reduce((s, n) => s + Math.min(n.wmarkHigh, n.pages), 0)
-  const dirtyable = Math.max(0, out.nr_free_pages - totalreserve + out.nr_active_file)
+  const dirtyable = Math.max(0, out.nr_free_pages - totalreservePages(nodes) + out.nr_active_file)
   const totalram = nodes.reduce((s, n) => s + n.pages, 0)
   out.nr_dirty_threshold = Math.floor((dirtyable * DIRTY_RATIO) / 100)
   out.nr_dirty_background_threshold = Math.floor((dirtyable * DIRTY_BACKGROUND_RATIO) / 100)
