@@ -19,7 +19,8 @@ import { nextAccessAfter } from './access.ts'
 import { PAGE_SHIFT, PAGE_SIZE } from './constants.ts'
 import type { KthreadContext } from './context.ts'
 import { einval } from './errors.ts'
-import { type MmStruct, PG_SHARED, type Process, PTE_PROTNONE, type Vma } from './mm.ts'
+import { type MmStruct, type Process, PTE_PROTNONE, type Vma } from './mm.ts'
+import { changePteRange } from './pte-walk.ts'
 import { NEVER } from './rate.ts'
 import { HOST_YIELD, type Kthread, RESCHED, type Wait, WaitQueue } from './sched.ts'
 import { EV } from './trace.ts'
@@ -251,53 +252,6 @@ export function numaPromotionAdjustThreshold(
   else if (creep && diffCand < Math.floor((refCand * 9) / 10)) th = Math.min(th + unit, defTh * 2)
   pgdat.nbp_th_nr_cand = nrCand
   pgdat.nbp_threshold = th
-}
-
-/**
- * change_pte_range() with MM_CP_PROT_NUMA over pages [from, to), first rule wins: already
- * PROT_NONE (no time refresh unless `refresh`); mapped shared; on the target node; top tier
- * without the NORMAL bit; then, slow tier with the TIERING bit, the scan time goes into
- * _last_cpupid; the PTE becomes PROT_NONE and its page is appended to `marked`. A
- * module-level loop over typed arrays, like pte-walk.ts, so the JIT compiles it tight.
- * Returns the PTEs changed.
- */
-// Imported bindings read through the module loader's getters in some hosts (tsx): the hot
-// loop reads these module-local copies.
-const PROTNONE = PTE_PROTNONE
-const SHARED = PG_SHARED
-
-export function changePteRange(
-  flags: Uint8Array,
-  node: Uint8Array,
-  cpupid: Uint32Array,
-  toptier: Uint8Array,
-  from: number,
-  to: number,
-  targetNode: number,
-  mode: number,
-  stamp: number,
-  refresh: boolean,
-  marked: Uint32Array,
-): number {
-  const normal = (mode & NUMA_BALANCING_NORMAL) !== 0
-  const tiering = (mode & NUMA_BALANCING_MEMORY_TIERING) !== 0
-  let n = 0
-  for (let i = from; i < to; i++) {
-    const f = flags[i]
-    if (f & PROTNONE) {
-      if (refresh && tiering && !toptier[node[i]]) cpupid[i] = stamp
-      continue
-    }
-    if (f & SHARED) continue
-    const nd = node[i]
-    if (nd === targetNode) continue
-    const top = toptier[nd]
-    if (!normal && top) continue
-    if (tiering && !top) cpupid[i] = stamp
-    flags[i] = f | PROTNONE
-    marked[n++] = i
-  }
-  return n
 }
 
 // ---- per-mm, per-VMA and per-task state -------------------------------------------------

@@ -1,25 +1,96 @@
 /**
- * hot_vma_idle_pte_entry() (docs/spec/kscand-v3.md §7.6) applied to a run of PTEs. A
- * module-level function over typed arrays only, so the JIT compiles one tight loop: it is the
- * simulation's hot path.
+ * The PTE walks, the simulation's hot path: kscand's hot_vma_idle_pte_entry()
+ * (docs/spec/kscand-v3.md §7.6) and NUMA balancing's change_pte_range() for prot_numa
+ * (docs/numa-balancing.md §3). Both share one design (docs/simulation.md, "The PTE walks"): a
+ * chunk of at most CHUNK PTEs of the mm's typed arrays is copied into the scratch memory of
+ * one WebAssembly module (walk-wasm.ts), its loop applies the rule there, and what the rule
+ * changed is copied back. The typed arrays stay the one source of truth; the scratch memory
+ * holds nothing between two calls but the two lookup tables of rate.ts.
  */
-import { nextAccessAfter } from './access.ts'
 import type { MmStruct } from './mm.ts'
-import * as mmConst from './mm.ts'
-import * as rate from './rate.ts'
+import { EXP1, MEAN_GAP_MS } from './rate.ts'
+import {
+  CHUNK,
+  M_CPUPID,
+  M_EXP1,
+  M_FLAGS,
+  M_GAP,
+  M_MARKED,
+  M_NEXT,
+  M_NODE,
+  M_OUT,
+  M_QNID,
+  M_QPAGE,
+  M_RATEQ,
+  M_TOPACC,
+  M_TOPTIER,
+  O_COLD,
+  O_HOT_SEEN,
+  O_IDLE,
+  O_NR_TO_SCAN,
+  O_QUEUED,
+  O_QUEUED_HOT,
+  O_RNG,
+  O_SLOW_ACCESSED,
+  O_TOP,
+  WALK_WASM,
+} from './walk-wasm.ts'
 
-// Module-local copies of the imported constants, as in numa-balancing.ts: imported bindings
-// are read through the module loader's getters in some hosts (tsx), which slowed the loop
-// (BENCHMARKS.md). The random state is an int32 from the start, as the loop keeps it.
-const PG_IDLE = mmConst.PG_IDLE
-const PG_INVALID = mmConst.PG_INVALID
-const PG_LRU = mmConst.PG_LRU
-const PG_REFERENCED = mmConst.PG_REFERENCED
-const PG_YOUNG = mmConst.PG_YOUNG
-const EXP1 = rate.EXP1
-const EXP1_SHIFT = rate.EXP1_SHIFT
-const MEAN_GAP_MS = rate.MEAN_GAP_MS
-const NEVER = rate.NEVER
+/** The part of the WebAssembly JS API used here (@types/node 20 does not declare it). */
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object) => { exports: unknown }
+}
+
+interface WalkExports {
+  memory: { buffer: ArrayBuffer }
+  walk(
+    n: number,
+    base: number,
+    nowRel: number,
+    hotQ: number,
+    canQueue: number,
+    nrToScan: number,
+    rng: number,
+    sweepMs: number,
+    sweepStartRel: number,
+    nrPages: number,
+  ): number
+  protNuma(
+    n: number,
+    base: number,
+    targetNode: number,
+    normal: number,
+    tiering: number,
+    stamp: number,
+    refresh: number,
+  ): number
+}
+
+const wasm = new WebAssembly.Instance(new WebAssembly.Module(WALK_WASM))
+  .exports as unknown as WalkExports
+// The memory never grows, so these views stay attached.
+const buf = wasm.memory.buffer
+new Float64Array(buf, M_EXP1, EXP1.length).set(EXP1)
+new Float64Array(buf, M_GAP, MEAN_GAP_MS.length).set(MEAN_GAP_MS)
+const sToptier = new Uint8Array(buf, M_TOPTIER, 256)
+const sTopAcc = new Int32Array(buf, M_TOPACC, 256)
+const sOut = new Uint32Array(buf, M_OUT, 16)
+const sOutF64 = new Float64Array(buf, M_OUT, 8)
+const sNode = new Uint8Array(buf, M_NODE, CHUNK)
+const sFlags = new Uint8Array(buf, M_FLAGS, CHUNK)
+const sRateQ = new Uint16Array(buf, M_RATEQ, CHUNK)
+const sNext = new Uint32Array(buf, M_NEXT, CHUNK)
+const sCpupid = new Uint32Array(buf, M_CPUPID, CHUNK)
+const sQPage = new Uint32Array(buf, M_QPAGE, CHUNK)
+const sQNid = new Uint8Array(buf, M_QNID, CHUNK)
+const sMarked = new Uint32Array(buf, M_MARKED, CHUNK)
+const walk = wasm.walk
+const protNuma = wasm.protNuma
+
+function loadToptier(toptier: Uint8Array): void {
+  sToptier.set(toptier)
+}
 
 /** Indices into the `out` array of walkPtes(). */
 export const W_VISITED = 0
@@ -58,17 +129,12 @@ export function walkPtes(
   canQueue: number,
   out: Float64Array,
 ): void {
-  const node = mm.node
-  const flags = mm.flags
-  const rateQ = mm.rateQ
-  const nextAccess = mm.nextAccess
-  const poisson = mm.sweepMs === 0
-  const exp1 = EXP1
-  const gap = MEAN_GAP_MS
-  let rng = mm.rng[0] | 0
+  loadToptier(toptier)
+  const nodes = toptier.length
+  const { node, flags, rateQ, nextAccess } = mm
   let nrToScan = out[W_NR_TO_SCAN]
+  let rng = mm.rng[0] | 0
   let top = 0
-  let slow = 0
   let idle = 0
   let cold = 0
   let queued = 0
@@ -76,59 +142,54 @@ export function walkPtes(
   let hotSeen = 0
   let slowAccessed = 0
   let i = first
-  for (; i < end; i++) {
-    let f = flags[i]
-    if (f & PG_INVALID) continue // is_valid_folio()
-    const nd = node[i]
-    const q = rateQ[i]
-    const prevIdle = f & PG_IDLE
-    // folio_set_idle(); ptep_clear_young_notify(): if young, folio_clear_idle + set_young.
-    if (nextAccess[i] <= nowRel) {
-      f = (f & ~PG_IDLE) | PG_YOUNG
-      if (poisson) {
-        // nextAccessAfter()'s Poisson draw with the generator state kept in a local.
-        rng = (Math.imul(rng, 1664525) + 1013904223) | 0
-        const next = nowRel + Math.ceil(exp1[rng >>> EXP1_SHIFT] * gap[q])
-        nextAccess[i] = Math.min(next, NEVER)
-      } else {
-        nextAccess[i] = nextAccessAfter(mm, i, nowRel)
+  while (i < end) {
+    const n = Math.min(end - i, CHUNK)
+    sNode.set(node.subarray(i, i + n))
+    sFlags.set(flags.subarray(i, i + n))
+    sRateQ.set(rateQ.subarray(i, i + n))
+    sNext.set(nextAccess.subarray(i, i + n))
+    const visited = walk(
+      n,
+      i,
+      nowRel,
+      hotQ,
+      canQueue - queued,
+      nrToScan,
+      rng,
+      mm.sweepMs,
+      mm.sweepStartRel,
+      mm.nrPages,
+    )
+    flags.set(sFlags.subarray(0, visited), i)
+    nextAccess.set(sNext.subarray(0, visited), i)
+    const q = sOut[O_QUEUED]
+    if (q > 0) {
+      qPage.set(sQPage.subarray(0, q), qLen + queued)
+      qNid.set(sQNid.subarray(0, q), qLen + queued)
+    }
+    for (let nd = 0; nd < nodes; nd++) {
+      if (sTopAcc[nd] !== 0) {
+        topAccessed[nd] += sTopAcc[nd]
+        sTopAcc[nd] = 0
       }
-    } else {
-      f |= PG_IDLE
     }
-    flags[i] = f
-    if (--nrToScan === 0) {
-      i++
-      break
-    }
-    if (!(f & PG_LRU)) continue
-    if (toptier[nd]) {
-      top++
-      // folio_test_young() || folio_test_referenced() || pte_young(): a set A bit set PG_young.
-      if (f & (PG_YOUNG | PG_REFERENCED)) topAccessed[nd]++
-      continue
-    }
-    slow++
-    const trulyHot = q >= hotQ
-    if (trulyHot) hotSeen++
-    if (!(f & PG_IDLE) && !prevIdle && f & (PG_YOUNG | PG_REFERENCED)) {
-      slowAccessed++
-      // kzalloc(GFP_NOWAIT) of a kscand_migrate_info; failure just skips the page.
-      if (queued < canQueue) {
-        qPage[qLen + queued] = i
-        qNid[qLen + queued] = nd
-        queued++
-        if (trulyHot) queuedHot++
-      }
-    } else {
-      if (prevIdle) cold++
-      idle++
-    }
+    top += sOut[O_TOP]
+    idle += sOut[O_IDLE]
+    cold += sOut[O_COLD]
+    queued += q
+    queuedHot += sOut[O_QUEUED_HOT]
+    hotSeen += sOut[O_HOT_SEEN]
+    slowAccessed += sOut[O_SLOW_ACCESSED]
+    rng = sOut[O_RNG] | 0
+    nrToScan = sOutF64[O_NR_TO_SCAN]
+    i += visited
+    if (visited < n) break // nr_to_scan ran out
   }
   mm.rng[0] = rng
   out[W_VISITED] = i - first
   out[W_TOP] = top
-  out[W_SLOW] = slow
+  // Every slow-tier page is counted once, as accessed or as idle.
+  out[W_SLOW] = slowAccessed + idle
   out[W_IDLE] = idle
   out[W_COLD] = cold
   out[W_QUEUED] = queued
@@ -136,4 +197,45 @@ export function walkPtes(
   out[W_HOT_SEEN] = hotSeen
   out[W_NR_TO_SCAN] = nrToScan
   out[W_SLOW_ACCESSED] = slowAccessed
+}
+
+/**
+ * change_pte_range() with MM_CP_PROT_NUMA over pages [from, to), first rule wins: already
+ * PROT_NONE (no time refresh unless `refresh`); mapped shared; on the target node; top tier
+ * without the NORMAL bit; then, slow tier with the TIERING bit, the scan time goes into
+ * _last_cpupid; the PTE becomes PROT_NONE and its page is appended to `marked`. `mode` is
+ * kernel.numa_balancing (bit 0 NORMAL, bit 1 MEMORY_TIERING). Returns the PTEs changed.
+ */
+export function changePteRange(
+  flags: Uint8Array,
+  node: Uint8Array,
+  cpupid: Uint32Array,
+  toptier: Uint8Array,
+  from: number,
+  to: number,
+  targetNode: number,
+  mode: number,
+  stamp: number,
+  refresh: boolean,
+  marked: Uint32Array,
+): number {
+  loadToptier(toptier)
+  const normal = mode & 1
+  const tiering = (mode >> 1) & 1
+  let changed = 0
+  for (let i = from; i < to; i += CHUNK) {
+    const n = Math.min(to - i, CHUNK)
+    sFlags.set(flags.subarray(i, i + n))
+    sNode.set(node.subarray(i, i + n))
+    // _last_cpupid is written only in tiering mode.
+    if (tiering) sCpupid.set(cpupid.subarray(i, i + n))
+    const c = protNuma(n, i, targetNode, normal, tiering, stamp | 0, refresh ? 1 : 0)
+    if (c > 0) {
+      flags.set(sFlags.subarray(0, n), i)
+      marked.set(sMarked.subarray(0, c), changed)
+    }
+    if (tiering) cpupid.set(sCpupid.subarray(0, n), i)
+    changed += c
+  }
+  return changed
 }
