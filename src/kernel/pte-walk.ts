@@ -27,7 +27,7 @@ import {
   O_COLD,
   O_HOT_SEEN,
   O_IDLE,
-  O_NR_TO_SCAN,
+  O_LEFT,
   O_QUEUED,
   O_QUEUED_HOT,
   O_RNG,
@@ -48,9 +48,10 @@ interface WalkExports {
     n: number,
     base: number,
     nowRel: number,
+    nowU: number,
     hotQ: number,
     canQueue: number,
-    nrToScan: number,
+    left: number,
     rng: number,
     sweepMs: number,
     sweepStartRel: number,
@@ -75,8 +76,7 @@ new Float64Array(buf, M_EXP1, EXP1.length).set(EXP1)
 new Float64Array(buf, M_GAP, MEAN_GAP_MS.length).set(MEAN_GAP_MS)
 const sToptier = new Uint8Array(buf, M_TOPTIER, 256)
 const sTopAcc = new Int32Array(buf, M_TOPACC, 256)
-const sOut = new Uint32Array(buf, M_OUT, 16)
-const sOutF64 = new Float64Array(buf, M_OUT, 8)
+const sOut = new Int32Array(buf, M_OUT, 16)
 const sNode = new Uint8Array(buf, M_NODE, CHUNK)
 const sFlags = new Uint8Array(buf, M_FLAGS, CHUNK)
 const sRateQ = new Uint16Array(buf, M_RATEQ, CHUNK)
@@ -141,9 +141,13 @@ export function walkPtes(
   let queuedHot = 0
   let hotSeen = 0
   let slowAccessed = 0
+  // kernel.ts keeps 0 ≤ nowRel < 2³² − 1, so nextAccess ≤ nowRel ⟺ nextAccess ≤ floor(nowRel).
+  const nowU = Math.floor(nowRel) | 0
   let i = first
   while (i < end) {
     const n = Math.min(end - i, CHUNK)
+    // `--nrToScan === 0` can only happen in this chunk for an integer in [1, n].
+    const left = nrToScan >= 1 && nrToScan <= n && Number.isInteger(nrToScan) ? nrToScan : 0
     sNode.set(node.subarray(i, i + n))
     sFlags.set(flags.subarray(i, i + n))
     sRateQ.set(rateQ.subarray(i, i + n))
@@ -152,9 +156,10 @@ export function walkPtes(
       n,
       i,
       nowRel,
+      nowU,
       hotQ,
       canQueue - queued,
-      nrToScan,
+      left,
       rng,
       mm.sweepMs,
       mm.sweepStartRel,
@@ -181,7 +186,7 @@ export function walkPtes(
     hotSeen += sOut[O_HOT_SEEN]
     slowAccessed += sOut[O_SLOW_ACCESSED]
     rng = sOut[O_RNG] | 0
-    nrToScan = sOutF64[O_NR_TO_SCAN]
+    nrToScan -= left - sOut[O_LEFT]
     i += visited
     if (visited < n) break // nr_to_scan ran out
   }

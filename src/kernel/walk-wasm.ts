@@ -22,7 +22,7 @@ export const M_GAP = M_EXP1 + 4096 * 8
 export const M_TOPTIER = M_GAP + 65536 * 8
 /** kscand: accessed top-tier pages per node id (i32). */
 export const M_TOPACC = M_TOPTIER + 256
-/** kscand's counters out (i32, O_* below) and nr_to_scan (f64 at O_NR_TO_SCAN). */
+/** kscand's counters out (i32, O_* below). */
 export const M_OUT = M_TOPACC + 256 * 4
 /** The chunk: node (u8), flags (u8), rateQ (u16), nextAccess (u32), _last_cpupid (u32). */
 export const M_NODE = M_OUT + 64
@@ -47,13 +47,14 @@ export const O_QUEUED_HOT = 4
 export const O_HOT_SEEN = 5
 export const O_SLOW_ACCESSED = 6
 export const O_RNG = 7
-/** f64 slot (index into a Float64Array view of M_OUT). */
-export const O_NR_TO_SCAN = 4
+/** W_LEFT after the walk: what it counted down. */
+export const O_LEFT = 8
 
 // ---- opcodes (WebAssembly core spec §5.4) -----------------------------------------------
 
 const I32 = 0x7f
 const F64 = 0x7c
+const I64 = 0x7e
 const VOID = 0x40
 const block = [0x02, VOID]
 const loop = [0x03, VOID]
@@ -66,6 +67,7 @@ const get = (l: number) => [0x20, l]
 const set = (l: number) => [0x21, l]
 const tee = (l: number) => [0x22, l]
 const i32 = (n: number) => [0x41, ...sleb(n)]
+const i64c = (n: number) => [0x42, ...sleb64(BigInt(n))]
 const f64 = (x: number) => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)]
 const mem = (op: number, align: number, offset: number) => [op, align, ...uleb(offset)]
 const load8 = (offset: number) => mem(0x2d, 0, offset)
@@ -74,30 +76,32 @@ const load32 = (offset: number) => mem(0x28, 2, offset)
 const loadF64 = (offset: number) => mem(0x2b, 3, offset)
 const store8 = (offset: number) => mem(0x3a, 0, offset)
 const store32 = (offset: number) => mem(0x36, 2, offset)
-const storeF64 = (offset: number) => mem(0x39, 3, offset)
 const eqz = [0x45]
 const eq = [0x46]
 const ne = [0x47]
 const ltS = [0x48]
 const geS = [0x4e]
 const geU = [0x4f]
+const leU = [0x4d]
 const add = [0x6a]
+const sub = [0x6b]
 const mul = [0x6c]
 const and = [0x71]
 const or = [0x72]
 const shl = [0x74]
 const shrU = [0x76]
 const fEq = [0x61]
-const fLe = [0x65]
 const fCeil = [0x9b]
 const fFloor = [0x9c]
 const fAdd = [0xa0]
 const fSub = [0xa1]
 const fMul = [0xa2]
 const fDiv = [0xa3]
-const fMin = [0xa4]
 const fFromU32 = [0xb8]
-const truncSatU32 = [0xfc, 0x03]
+const i64TruncSatS = [0xfc, 0x06]
+const i64LtU = [0x54]
+const wrapI64 = [0xa7]
+const select = [0x1b]
 
 function uleb(n: number): number[] {
   const out: number[] = []
@@ -116,6 +120,19 @@ function sleb(n: number): number[] {
     const b = n & 0x7f
     n >>= 7
     if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) {
+      out.push(b)
+      return out
+    }
+    out.push(b | 0x80)
+  }
+}
+
+function sleb64(n: bigint): number[] {
+  const out: number[] = []
+  for (;;) {
+    const b = Number(n & 0x7fn)
+    n >>= 7n
+    if ((n === 0n && !(b & 0x40)) || (n === -1n && b & 0x40)) {
       out.push(b)
       return out
     }
@@ -142,105 +159,127 @@ const NEVER = 0xffffffff
 const W_N = 0
 const W_BASE = 1
 const W_NOW = 2
-const W_HOTQ = 3
-const W_CANQ = 4
-const W_NRTS = 5
-const W_RNG = 6
-const W_SWEEP = 7
-const W_SWEEP_START = 8
-const W_NR_PAGES = 9
-const WALK_PARAMS = [I32, I32, F64, I32, I32, F64, I32, F64, F64, F64]
+/** floor(nowRel) as a u32: nowRel stays in [0, 2³² − 1) (kernel.ts rebases well before). */
+const W_NOW_U = 3
+const W_HOTQ = 4
+const W_CANQ = 5
+/** nr_to_scan if it runs out in this chunk (1 … n), else 0: counts down, the walk stops at 0. */
+const W_LEFT = 6
+const W_RNG = 7
+const W_SWEEP = 8
+const W_SWEEP_START = 9
+const W_NR_PAGES = 10
+const WALK_PARAMS = [I32, I32, F64, I32, I32, I32, I32, I32, F64, F64, F64]
 // locals
-const J = 10
-const F = 11
-const ND = 12
-const Q = 13
+const J = 11
+const F = 12
+const ND = 13
 const PREV_IDLE = 14
-const TOP = 15
-const IDLE = 16
-const COLD = 17
-const QUEUED = 18
-const QUEUED_HOT = 19
-const HOT_SEEN = 20
-const SLOW_ACC = 21
-const HOT = 22
-const NEXT = 23
+const ACC = 15
+const TOP = 16
+const IDLE = 17
+const COLD = 18
+const QUEUED = 19
+const QUEUED_HOT = 20
+const HOT_SEEN = 21
+const SLOW_ACC = 22
+const HOT = 23
 const PHASE = 24
+const NEXT64 = 25
 const WALK_LOCALS = [
   [13, I32],
-  [2, F64],
+  [1, F64],
+  [1, I64],
 ]
 
-/** The next access after nowRel, left on the stack: access.ts nextAccessAfter(), inlined. */
-const nextAccessAfter = [
-  ...get(W_SWEEP),
-  ...f64(0),
-  ...fEq,
-  ...if_,
-  // rng = rng * 1664525 + 1013904223; nowRel + ceil(EXP1[rng >>> 20] * MEAN_GAP_MS[q])
-  ...get(W_RNG),
-  ...i32(1664525),
-  ...mul,
-  ...i32(1013904223),
-  ...add,
-  ...tee(W_RNG),
-  ...i32(20),
-  ...shrU,
-  ...i32(3),
-  ...shl,
-  ...loadF64(M_EXP1),
-  ...get(Q),
-  ...i32(3),
-  ...shl,
-  ...loadF64(M_GAP),
-  ...fMul,
-  ...fCeil,
-  ...get(W_NOW),
-  ...fAdd, // nowRel + …: IEEE addition is commutative
-  ...set(NEXT),
-  ...else_,
-  ...get(W_SWEEP),
-  ...f64(Number.POSITIVE_INFINITY),
-  ...fEq,
-  ...if_,
-  ...f64(NEVER),
-  ...set(NEXT),
-  ...else_,
-  // phase = sweepStartRel + (i * period) / nrPages
-  ...get(W_SWEEP_START),
-  ...get(W_BASE),
+/**
+ * The next access after nowRel, as an f64 on the stack: access.ts nextAccessAfter(), inlined,
+ * for a Poisson workload (sweepMs = 0) or a sequential sweep.
+ */
+const nextAccessAfter = (poisson: boolean) =>
+  poisson
+    ? [
+        // rng = rng * 1664525 + 1013904223; nowRel + ceil(EXP1[rng >>> 20] * MEAN_GAP_MS[q])
+        ...get(W_NOW),
+        ...get(W_RNG),
+        ...i32(1664525),
+        ...mul,
+        ...i32(1013904223),
+        ...add,
+        ...tee(W_RNG),
+        ...i32(20),
+        ...shrU,
+        ...i32(3),
+        ...shl,
+        ...loadF64(M_EXP1),
+        ...get(J),
+        ...i32(1),
+        ...shl,
+        ...load16(M_RATEQ),
+        ...i32(3),
+        ...shl,
+        ...loadF64(M_GAP),
+        ...fMul,
+        ...fCeil,
+        ...fAdd,
+      ]
+    : [
+        ...get(W_SWEEP),
+        ...f64(Number.POSITIVE_INFINITY),
+        ...fEq,
+        ...[0x04, F64], // if (result f64): an idle sweep never accesses
+        ...f64(NEVER),
+        ...else_,
+        // phase = sweepStartRel + (i * period) / nrPages
+        ...get(W_SWEEP_START),
+        ...get(W_BASE),
+        ...get(J),
+        ...add,
+        ...fFromU32,
+        ...get(W_SWEEP),
+        ...fMul,
+        ...get(W_NR_PAGES),
+        ...fDiv,
+        ...fAdd,
+        ...tee(PHASE),
+        // ceil(phase + (floor((nowRel - phase) / period) + 1) * period)
+        ...get(W_NOW),
+        ...get(PHASE),
+        ...fSub,
+        ...get(W_SWEEP),
+        ...fDiv,
+        ...fFloor,
+        ...f64(1),
+        ...fAdd,
+        ...get(W_SWEEP),
+        ...fMul,
+        ...fAdd,
+        ...fCeil,
+        ...end,
+      ]
+
+/**
+ * nextAccess[j] = ToUint32(Math.min(next, NEVER)) for the f64 `next` on the stack. `next` is
+ * never below nowRel − 1 ≥ −1 nor NaN, so this is min(trunc(next), NEVER) in 64 bits.
+ */
+const storeNext = [
+  ...i64TruncSatS,
+  ...set(NEXT64),
   ...get(J),
-  ...add,
-  ...fFromU32,
-  ...get(W_SWEEP),
-  ...fMul,
-  ...get(W_NR_PAGES),
-  ...fDiv,
-  ...fAdd,
-  ...tee(PHASE),
-  // ceil(phase + (floor((nowRel - phase) / period) + 1) * period)
-  ...get(W_NOW),
-  ...get(PHASE),
-  ...fSub,
-  ...get(W_SWEEP),
-  ...fDiv,
-  ...fFloor,
-  ...f64(1),
-  ...fAdd,
-  ...get(W_SWEEP),
-  ...fMul,
-  ...fAdd,
-  ...fCeil,
-  ...set(NEXT),
-  ...end,
-  ...end,
-  // Math.min(next, NEVER), stored as ToUint32 does for 0 ≤ next ≤ 2³² − 1
-  ...get(NEXT),
-  ...f64(NEVER),
-  ...fMin,
+  ...i32(2),
+  ...shl,
+  ...get(NEXT64),
+  ...i64c(NEVER),
+  ...get(NEXT64),
+  ...i64c(NEVER),
+  ...i64LtU,
+  ...select,
+  ...wrapI64,
+  ...store32(M_NEXT),
 ]
 
-const walkBody = [
+/** The loop over PTEs [0, n) of the chunk; the same code for both workloads but the draw. */
+const walkLoop = (poisson: boolean) => [
   ...block, // $done
   ...loop, // $pte
   ...get(J),
@@ -254,14 +293,6 @@ const walkBody = [
   ...i32(PG_INVALID),
   ...and,
   ...brIf(0), // is_valid_folio()
-  ...get(J),
-  ...load8(M_NODE),
-  ...set(ND),
-  ...get(J),
-  ...i32(1),
-  ...shl,
-  ...load16(M_RATEQ),
-  ...set(Q),
   ...get(F),
   ...i32(PG_IDLE),
   ...and,
@@ -273,9 +304,9 @@ const walkBody = [
   ...i32(2),
   ...shl,
   ...load32(M_NEXT),
-  ...fFromU32,
-  ...get(W_NOW),
-  ...fLe,
+  ...get(W_NOW_U),
+  ...leU,
+  ...tee(ACC),
   ...if_,
   ...get(F),
   ...i32(~PG_IDLE),
@@ -283,12 +314,8 @@ const walkBody = [
   ...i32(PG_YOUNG),
   ...or,
   ...set(F),
-  ...get(J),
-  ...i32(2),
-  ...shl,
-  ...nextAccessAfter,
-  ...truncSatU32,
-  ...store32(M_NEXT),
+  ...nextAccessAfter(poisson),
+  ...storeNext,
   ...else_,
   ...get(F),
   ...i32(PG_IDLE),
@@ -299,12 +326,11 @@ const walkBody = [
   ...get(F),
   ...store8(M_FLAGS),
   // if (--nrToScan === 0) { j++; break }
-  ...get(W_NRTS),
-  ...f64(1),
-  ...fSub,
-  ...tee(W_NRTS),
-  ...f64(0),
-  ...fEq,
+  ...get(W_LEFT),
+  ...i32(1),
+  ...sub,
+  ...tee(W_LEFT),
+  ...eqz,
   ...if_,
   ...inc(J),
   ...br(3),
@@ -314,10 +340,13 @@ const walkBody = [
   ...and,
   ...eqz,
   ...brIf(0),
-  ...get(ND),
+  ...get(J),
+  ...load8(M_NODE),
+  ...tee(ND),
   ...load8(M_TOPTIER),
   ...if_,
   ...inc(TOP),
+  // folio_test_young() || folio_test_referenced() || pte_young(): a set A bit set PG_young.
   ...get(F),
   ...i32(PG_ACCESSED),
   ...and,
@@ -336,22 +365,19 @@ const walkBody = [
   ...br(1),
   ...end,
   // slow tier
-  ...get(Q),
+  ...get(J),
+  ...i32(1),
+  ...shl,
+  ...load16(M_RATEQ),
   ...get(W_HOTQ),
   ...geS,
   ...set(HOT),
   ...addTo(HOT_SEEN, get(HOT)),
-  ...get(F),
-  ...i32(PG_IDLE),
-  ...and,
+  // !folio_test_idle() && accessed in the previous scan too: the A bit was set now (which
+  // cleared PG_idle and set PG_young) and PG_idle was clear before.
+  ...get(ACC),
   ...get(PREV_IDLE),
-  ...or,
   ...eqz,
-  ...get(F),
-  ...i32(PG_ACCESSED),
-  ...and,
-  ...i32(0),
-  ...ne,
   ...and,
   ...if_,
   ...inc(SLOW_ACC),
@@ -382,16 +408,32 @@ const walkBody = [
   ...br(0),
   ...end, // $pte
   ...end, // $done
-  ...[O_TOP, O_IDLE, O_COLD, O_QUEUED, O_QUEUED_HOT, O_HOT_SEEN, O_SLOW_ACCESSED, O_RNG].flatMap(
-    (slot, k) => [
-      ...i32(slot * 4),
-      ...get([TOP, IDLE, COLD, QUEUED, QUEUED_HOT, HOT_SEEN, SLOW_ACC, W_RNG][k]),
-      ...store32(M_OUT),
-    ],
-  ),
-  ...i32(O_NR_TO_SCAN * 8),
-  ...get(W_NRTS),
-  ...storeF64(M_OUT),
+]
+
+const walkBody = [
+  ...get(W_SWEEP),
+  ...f64(0),
+  ...fEq,
+  ...if_,
+  ...walkLoop(true),
+  ...else_,
+  ...walkLoop(false),
+  ...end,
+  ...[
+    O_TOP,
+    O_IDLE,
+    O_COLD,
+    O_QUEUED,
+    O_QUEUED_HOT,
+    O_HOT_SEEN,
+    O_SLOW_ACCESSED,
+    O_RNG,
+    O_LEFT,
+  ].flatMap((slot, k) => [
+    ...i32(slot * 4),
+    ...get([TOP, IDLE, COLD, QUEUED, QUEUED_HOT, HOT_SEEN, SLOW_ACC, W_RNG, W_LEFT][k]),
+    ...store32(M_OUT),
+  ]),
   ...get(J),
   ...end,
 ]
