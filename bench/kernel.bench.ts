@@ -46,7 +46,10 @@ interface Walker {
   walked(): number
 }
 
-/** kscand's scan of a 4 GiB process on CXL: every PTE through the full rule of §7.6. */
+/**
+ * kscand's scan of a 4 GiB process on CXL: every PTE through the full rule
+ * of docs/spec/kscand-v3.md §7.6.
+ */
 function kscandWalker(access_rate: number): Walker {
   const k = scanningKernel(access_rate, 2)
   return { k, walked: () => ptesVisited(k) }

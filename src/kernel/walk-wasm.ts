@@ -50,7 +50,7 @@ export const O_RNG = 7
 /** W_LEFT after the walk: what it counted down. */
 export const O_LEFT = 8
 
-// ---- opcodes (WebAssembly core spec §5.4) -----------------------------------------------
+// ---- opcodes (the binary format of the WebAssembly core specification) -------------------
 
 const I32 = 0x7f
 const F64 = 0x7c
