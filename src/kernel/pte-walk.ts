@@ -158,7 +158,7 @@ export function walkPtes(
       nowRel,
       nowU,
       hotQ,
-      canQueue - queued,
+      Math.min(canQueue - queued, n), // an i32: a chunk queues at most n pages
       left,
       rng,
       mm.sweepMs,
