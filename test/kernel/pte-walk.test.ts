@@ -60,7 +60,7 @@ function pageTable(seed: number, sweepMs: number): MmStruct {
   return mm
 }
 
-/** §7.6 PTE by PTE, as the JavaScript walk had it. */
+/** docs/spec/kscand-v3.md §7.6 PTE by PTE, as the JavaScript walk had it. */
 function referenceWalk(
   mm: MmStruct,
   first: number,
@@ -162,7 +162,7 @@ function wasmWalk(
   }
 }
 
-describe("kscand's walk (walkPtes) against §7.6 PTE by PTE", () => {
+describe("kscand's walk (walkPtes) against hot_vma_idle_pte_entry() PTE by PTE", () => {
   const cases = [
     {
       what: 'Poisson, every PTE, plenty of queue room',
