@@ -10,7 +10,8 @@ import { BODY_LIMIT } from '../src/http/limits.ts'
 import { columns, keyValueText, sendRepresentation } from '../src/http/representation.ts'
 import type { Kthread } from '../src/kernel/sched.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
-import { Thread, ThreadList, ThreadParams, ThreadTransition } from '../src/schemas/threads.ts'
+import { ThreadDetail, ThreadList, ThreadParams, ThreadTransition } from '../src/schemas/threads.ts'
+import { kmigratedDaemon, kmigratedDaemonText } from '../src/views/kmigrated.ts'
 import { threadJson } from '../src/views/thread.ts'
 
 const dash = (v: number | string | null) => (v === null ? '-' : String(v))
@@ -56,14 +57,20 @@ export const threadRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['threads'],
         operationId: 'getThread',
-        summary: 'One thread: state, pid, started at, cycles, last error',
+        summary:
+          'One thread: state, pid, started at, cycles, last error; kmigrated also the mm it drains and the processes whose promotions stall',
         params: ThreadParams,
-        response: { 200: textOrJson(Thread, 'the thread'), ...errors(404) },
+        response: { 200: textOrJson(ThreadDetail, 'the thread'), ...errors(404) },
       },
     },
     (req, reply) => {
       const t = threadJson(kernel.thread(req.params.name))
-      sendRepresentation(req, reply, keyValueText(t), () => t)
+      if (t.name !== 'kmigrated') return sendRepresentation(req, reply, keyValueText(t), () => t)
+      const d = kmigratedDaemon(kernel)
+      sendRepresentation(req, reply, keyValueText(t) + kmigratedDaemonText(d), () => ({
+        ...t,
+        kmigrated_daemon: d,
+      }))
     },
   )
 

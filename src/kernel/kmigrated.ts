@@ -135,6 +135,8 @@ export interface PromotionStall {
   readonly servicing: number | null
   /** target_node_full: the node its promotions go to. */
   readonly node: number | null
+  /** The failure ratio of its kmigrated slot (0 without one), which stretches its scan_period. */
+  readonly fratio: number
 }
 
 export class Kmigrated {
@@ -199,7 +201,7 @@ export class Kmigrated {
     const { k } = this
     const slot = this.byMm.get(mm)
     const pending = slot?.migrate_head.length ?? 0
-    const none = { pending, servicing: null, node: null }
+    const none = { pending, servicing: null, node: null, fratio: slot?.fratio ?? 0 }
     if (pending > 0 && !this.thread.gen) return { ...none, cause: 'kmigrated_stopped' }
     const serviced = this.cur ?? this.slots[0]
     if (pending > 0 && k.quirks.kmigrated_sticky_slot && serviced !== slot) {

@@ -117,8 +117,20 @@ export const PromotionStall = z
       .nullable()
       .describe('sticky_slot: the pid of the mm kmigrated drains instead'),
     node: z.number().int().nullable().describe('target_node_full: the full node'),
+    fratio: z
+      .number()
+      .int()
+      .describe('failure ratio (%) of its kmigrated slot; each full 10 % adds a scan_period'),
     reason: z.string().describe('the cause in a sentence'),
     remedy: z.string().nullable().describe('the switch that ends it, if one does'),
+    remedy_request: z
+      .object({
+        method: z.enum(['PUT', 'POST']),
+        path: z.string(),
+        body: z.string().nullable().describe('the value to write; null: an empty POST'),
+      })
+      .nullable()
+      .describe('the same switch as an HTTP request to this daemon (for a curl line)'),
   })
   .describe('null while its hot pages are promoted (or it has none on the slow tier)')
   .meta({ id: 'PromotionStall' })

@@ -20,18 +20,35 @@ export function lookupProcess(kernel: Kernel, pid: string): Process {
   return kernel.process(Number(pid))
 }
 
+/** The request that ends a stall, for a curl line: PUT of a value to a file, or a POST. */
+type RemedyRequest = NonNullable<PromotionStall['remedy_request']>
+
+const put = (path: string, value: string): RemedyRequest => ({ method: 'PUT', path, body: value })
+
 /** The kernel's diagnosis of a stalled promotion, in words, with the switch that ends it. */
 export function stallView(kernel: Kernel, stall: KernelStall | null): PromotionStall | null {
   if (!stall) return null
-  const sticky = `write 0 to ${quirkPath('kmigrated_sticky_slot')} (kmigrated goes round-robin)`
+  const STICKY = quirkPath('kmigrated_sticky_slot')
+  const sticky = {
+    remedy: `write 0 to ${STICKY} (kmigrated goes round-robin)`,
+    remedy_request: put(STICKY, '0'),
+  }
   const { pending } = stall
-  const text = (reason: string, remedy: string | null) => ({ ...stall, reason, remedy })
+  const text = (
+    reason: string,
+    remedy: { remedy: string; remedy_request: RemedyRequest } | null,
+  ) => ({
+    ...stall,
+    reason,
+    remedy: remedy?.remedy ?? null,
+    remedy_request: remedy?.remedy_request ?? null,
+  })
   switch (stall.cause) {
     case 'kmigrated_stopped':
-      return text(
-        `kmigrated is stopped: ${pending} pages wait on the migration list`,
-        'POST /threads/kmigrated/start',
-      )
+      return text(`kmigrated is stopped: ${pending} pages wait on the migration list`, {
+        remedy: 'POST /threads/kmigrated/start',
+        remedy_request: { method: 'POST', path: '/threads/kmigrated/start', body: null },
+      })
     case 'sticky_slot': {
       const pid = stall.servicing as number
       return text(
@@ -46,8 +63,14 @@ export function stallView(kernel: Kernel, stall: KernelStall | null): PromotionS
       return text(
         `target node ${node.id} is at its high watermark (${node.free} pages free, high ` +
           `${node.wmarkHigh}): promotions fail with rc 11 ` +
-          (demotion ? 'until kswapd demotes' : 'and demotion is off'),
-        demotion ? null : `write 1 to ${DEMOTION_ENABLED}`,
+          (demotion ? 'until kswapd demotes' : 'and demotion is off') +
+          failureFeedback(stall.fratio),
+        demotion
+          ? null
+          : {
+              remedy: `write 1 to ${DEMOTION_ENABLED}`,
+              remedy_request: put(DEMOTION_ENABLED, '1'),
+            },
       )
     }
     case 'migrate_info_full':
@@ -57,6 +80,15 @@ export function stallView(kernel: Kernel, stall: KernelStall | null): PromotionS
         kernel.quirks.kmigrated_sticky_slot ? sticky : null,
       )
   }
+}
+
+/**
+ * The failure feedback of patch 11 (docs/spec/kscand-v3.md §7.11): each full 10 % of the
+ * mm's fratio adds one more scan_period.
+ */
+function failureFeedback(fratio: number): string {
+  const factor = 1 + Math.floor(fratio / 10)
+  return factor > 1 ? `; its fratio of ${fratio} % stretches its scan_period ×${factor}` : ''
 }
 
 export function processSummary(kernel: Kernel, p: Process): ProcessSummary {

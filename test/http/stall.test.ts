@@ -47,7 +47,12 @@ describe('on the default demo machine (kmigrated_sticky_slot faithful)', () => {
     )
     expect(text).toContain(`\nstall_remedy write 0 to ${STICKY} (kmigrated goes round-robin)\n`)
     const d = (await get('/processes/1000', true)).json()
-    expect(d.stall).toMatchObject({ cause: 'sticky_slot', servicing: 1001, node: null })
+    expect(d.stall).toMatchObject({
+      cause: 'sticky_slot',
+      servicing: 1001,
+      node: null,
+      remedy_request: { method: 'PUT', path: STICKY, body: '0' },
+    })
     expect(d.stall.pending).toBe(d.migration.pending)
     expect(d.stall.pending).toBeGreaterThan(0)
 
@@ -66,6 +71,37 @@ describe('on the default demo machine (kmigrated_sticky_slot faithful)', () => {
     )
     expect(exposition).not.toContain('kscand_sim_promotion_stalled{pid="1001"')
 
+    // kmigrated's own view: the mm it drains, and who waits behind it.
+    const km = (await get('/threads/kmigrated')).body
+    expect(km).toContain('\nmm_slot 1001 (gups)\nmm_slots 3\nkmigrated_sticky_slot 1\n')
+    const waiting = km.split('\n').filter((l) => l.startsWith('promotion_stalled '))
+    expect(waiting).toEqual([
+      `promotion_stalled 1000 (memcached) sticky_slot: ${d.stall.pending} pages wait`,
+      expect.stringMatching(/^promotion_stalled 1002 \(backup\) sticky_slot: \d+ pages wait$/),
+    ])
+    // One remedy line for both.
+    expect(km.match(/^stall_remedy .*$/gm)).toEqual([
+      `stall_remedy write 0 to ${STICKY} (kmigrated goes round-robin)`,
+    ])
+    const kmJson = (await get('/threads/kmigrated', true)).json()
+    expect(kmJson.name).toBe('kmigrated')
+    expect(kmJson.kmigrated_daemon).toMatchObject({
+      mm_slot: 1001,
+      mm_slot_comm: 'gups',
+      kmigrated_sticky_slot: true,
+      max_migrate_info: 1 << 20,
+    })
+    expect(kmJson.kmigrated_daemon.promotion_stalled.map((p: { pid: number }) => p.pid)).toEqual([
+      1000, 1002,
+    ])
+    expect(kmJson.kmigrated_daemon.promotion_stalled[0]).toMatchObject({
+      comm: 'memcached',
+      ...d.stall,
+    })
+    // Other threads have no such section.
+    expect((await get('/threads/kscand', true)).json()).not.toHaveProperty('kmigrated_daemon')
+    expect((await get('/threads/kscand')).body).not.toContain('promotion_stalled')
+
     // memcached's and backup's lists hold every kscand_migrate_info entry there can be.
     const child = t.kernel.fork(1000)
     t.kernel.advance(5000)
@@ -80,6 +116,7 @@ describe('on the default demo machine (kmigrated_sticky_slot faithful)', () => {
     t.kernel.advance(2000)
     expect(t.kernel.processStats(1000).promoted).toBeGreaterThan(before)
     expect((await get('/processes/1000', true)).json().stall).toBeNull()
+    expect((await get('/threads/kmigrated')).body).toContain('\nkmigrated_sticky_slot 0\nqueued ')
   })
 })
 
@@ -101,10 +138,17 @@ describe('other causes', () => {
       cause: 'kmigrated_stopped',
       reason: `kmigrated is stopped: ${d.migration.pending} pages wait on the migration list`,
       remedy: 'POST /threads/kmigrated/start',
+      remedy_request: { method: 'POST', path: '/threads/kmigrated/start', body: null },
     })
+    expect((await get('/threads/kmigrated')).body).toContain(`\nstate stopped\n`)
+    expect((await get('/threads/kmigrated')).body).toContain(
+      `\npromotion_stalled 1000 (hot) kmigrated_stopped: ${d.migration.pending} pages wait\n` +
+        'stall_remedy POST /threads/kmigrated/start\n',
+    )
     await write('POST', '/threads/kmigrated/start')
     t.kernel.advance(100)
     expect((await get('/processes/1000', true)).json().stall).toBeNull()
+    expect((await get('/threads/kmigrated')).body).toContain('\npromotion_stalled -\n')
   })
 
   it('a full target node with demotion off: promotions fail, the remedy enables demotion', async () => {
@@ -125,10 +169,14 @@ describe('other causes', () => {
       pending: d.migration.pending,
       servicing: null,
       node: 0,
+      // Every attempt of the drain failed: patch 11's feedback makes its scans 11× rarer.
+      fratio: 100,
       reason:
         `target node 0 is at its high watermark (${node0.free} pages free, high ` +
-        `${node0.wmarkHigh}): promotions fail with rc 11 and demotion is off`,
+        `${node0.wmarkHigh}): promotions fail with rc 11 and demotion is off; its fratio of ` +
+        '100 % stretches its scan_period ×11',
       remedy: 'write 1 to /sys/kernel/mm/numa/demotion_enabled',
+      remedy_request: { method: 'PUT', path: '/sys/kernel/mm/numa/demotion_enabled', body: '1' },
     })
     expect(await metrics()).toContain(
       `kscand_sim_promotion_stalled{pid="${hot.pid}",comm="hot",cause="target_node_full"} 1\n`,
