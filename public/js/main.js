@@ -16,6 +16,7 @@ import { compact, PALETTE, TimeChart } from './charts.js'
 import { el, secs, setText } from './dom.js'
 import { NumabCard } from './numab.js'
 import { NodeList, ProcessTable, spawnForm } from './processes.js'
+import { StallBanner } from './stalls.js'
 import { EventStream } from './stream.js'
 import { Tail } from './tail.js'
 import { ThreadCards } from './threads.js'
@@ -63,12 +64,13 @@ const threads = new ThreadCards($('threads'), () => state.now)
 const numab = new NumabCard($('threads'))
 const tunables = new TunablesForm($('tunables'))
 const nodeList = new NodeList($('nodes'))
+const stallBanner = new StallBanner($('stalls'))
 /**
  * Processes that exited (or are being ended): a stats message sent before the exit must not
  * bring them back.
  */
 const exited = new Set()
-const processTable = new ProcessTable($('process-rows'), $('process-stalls'), async (pid) => {
+const processTable = new ProcessTable($('process-rows'), async (pid) => {
   exited.add(pid)
   try {
     await api('DELETE', `/processes/${pid}`)
@@ -218,6 +220,7 @@ function processList() {
 
 function renderProcesses() {
   processTable.render(processList(), state.nodes)
+  stallBanner.render(processList())
   nodeList.render(state.nodes)
 }
 

@@ -71,25 +71,13 @@ function fillBar(cell, nodes, perNode) {
   })
 }
 
-/** Why a process's pages are not promoted, and the switch that ends it (`stall` of stats). */
-function stallLine(p) {
-  const { cause, reason, remedy } = p.stall
-  return [
-    el('strong', {}, `${p.comm} (pid ${p.pid})`),
-    `: promotions stalled (${cause}): ${reason}.`,
-    remedy ? [' To end it: ', el('code', {}, remedy), '.'] : null,
-  ]
-}
-
 export class ProcessTable {
   /**
    * @param {HTMLElement} tbody
-   * @param {HTMLElement} stalls the list that explains stalled promotions
    * @param {(pid: number) => Promise<void>} exit ends a process (its row's button)
    */
-  constructor(tbody, stalls, exit) {
+  constructor(tbody, exit) {
     this.tbody = tbody
-    this.stalls = stalls
     this.exit = exit
     /** @type {Map<number, {row: HTMLElement, cells: Record<string, HTMLElement>}>} */
     this.rows = new Map()
@@ -97,7 +85,6 @@ export class ProcessTable {
 
   clear() {
     this.tbody.replaceChildren()
-    this.stalls.replaceChildren()
     this.rows.clear()
   }
 
@@ -127,20 +114,10 @@ export class ProcessTable {
       this.tbody.append(r.row)
       r.badge.hidden = !p.stall
       r.badge.title = p.stall ? p.stall.reason : ''
-      if (p.stall) {
-        const text = JSON.stringify(p.stall)
-        if (r.stall.dataset.text !== text) {
-          r.stall.dataset.text = text
-          r.stall.dataset.cause = p.stall.cause
-          r.stall.replaceChildren(...stallLine(p).flat().filter(Boolean))
-        }
-        this.stalls.append(r.stall)
-      } else r.stall.remove()
     })
     for (const [pid, r] of this.rows) {
       if (!seen.has(pid)) {
         r.row.remove()
-        r.stall.remove()
         this.rows.delete(pid)
       }
     }
@@ -178,8 +155,7 @@ export class ProcessTable {
       COLUMNS.map((k) => cells[k]),
       el('td', {}, end, error),
     )
-    const stall = el('li', { dataset: { pid: p.pid } })
-    const r = { row, cells, badge, stall }
+    const r = { row, cells, badge }
     this.rows.set(p.pid, r)
     return r
   }

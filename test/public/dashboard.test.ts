@@ -7,7 +7,9 @@
  *
  * The steps run in order and share one page, as a user would use it.
  */
+import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { promisify } from 'node:util'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -21,6 +23,7 @@ import {
   waitForBody,
 } from '../helpers/browser.ts'
 
+const STICKY = '/sys/kernel/mm/kmigrated/quirks/kmigrated_sticky_slot'
 /** The stream's stats interval. */
 const STATS_MS = 500
 /** Bound on every wait for the page. */
@@ -139,25 +142,33 @@ describe('the dashboard in Chromium', () => {
     // memcached's first scan (t ≈ 2.5 s) queues its hot pages; kmigrated drains only gups.
     const now = Number((await body()).now)
     if (now < 3000) await step(3000 - now)
-    const line = page.locator('#process-stalls li[data-pid="1000"]')
+    const line = page.locator('#stalls li[data-pid="1000"]')
     await line.waitFor({ state: 'visible', ...WAIT })
     const text = await line.textContent()
     expect(text).toContain('memcached (pid 1000): promotions stalled (sticky_slot)')
     expect(text).toContain('kmigrated drains only pid 1001 (gups)')
-    expect(text).toContain(
+    // The switch once, for memcached and backup alike, with the curl line that flips it.
+    const remedies = page.locator('#stalls .stall-remedies li')
+    expect(await remedies.count()).toBe(1)
+    expect(await remedies.textContent()).toContain(
       'To end it: write 0 to /sys/kernel/mm/kmigrated/quirks/kmigrated_sticky_slot',
     )
+    expect(await remedies.locator('code.curl').textContent()).toBe(
+      `curl -X PUT -d 0 http://kscand.test:${port}${STICKY}`,
+    )
+    // It is the first thing on the page, under the header.
+    expect(await page.locator('#main > section').first().getAttribute('id')).toBe('stalls')
     const badge = (pid: number) => page.locator(`#process-rows tr[data-pid="${pid}"] .stalled`)
     expect(await badge(1000).isVisible()).toBe(true)
     expect(await badge(1001).isVisible()).toBe(false)
-    expect(await page.locator('#process-stalls li[data-pid="1001"]').count()).toBe(0)
+    expect(await page.locator('#stalls li[data-pid="1001"]').count()).toBe(0)
   })
 
   it('stops kmigrated from its button: the card says stopped, promotions fall to zero', async () => {
     expect(await rate('rate-promotions')).toBeGreaterThan(0)
     // With the faithful sticky-slot quirk kmigrated only ever drains gups, whose list its stop
     // finishes: switch the quirk off, so that other mms' queued pages wait for kmigrated.
-    const sticky = tunable('/sys/kernel/mm/kmigrated/quirks/kmigrated_sticky_slot')
+    const sticky = tunable(STICKY)
     await sticky.locator('input').fill('0')
     await sticky.locator('input').press('Enter')
     await expect.poll(() => sticky.getAttribute('data-value'), WAIT).toBe('0')
@@ -176,6 +187,12 @@ describe('the dashboard in Chromium', () => {
     // Not the end of the work: memcached's hot pages are still queued.
     const pending = page.locator('#process-rows tr[data-pid="1000"] td[data-col="pending"]')
     expect(Number((await pending.textContent())?.replace(/,/g, ''))).toBeGreaterThan(0)
+    // The banner says why, and how to start it again.
+    const stopped = page.locator('#stalls li[data-pid="1000"][data-cause="kmigrated_stopped"]')
+    await stopped.waitFor({ state: 'visible', ...WAIT })
+    expect(await page.locator('#stalls .stall-remedies code.curl').allTextContents()).toEqual([
+      `curl -X POST http://kscand.test:${port}/threads/kmigrated/start`,
+    ])
 
     await page.click('#thread-kmigrated-toggle')
     await page.waitForSelector('#thread-kmigrated:not([data-state="stopped"])', WAIT)
@@ -390,5 +407,46 @@ describe('the dashboard in Chromium', () => {
     expect(reads).toEqual([])
     // What it did read: the page, its assets, and /sim after each snapshot.
     expect(browser.requests.filter((r) => r.startsWith('GET /sim'))).not.toEqual([])
+  })
+})
+
+describe('the default demo, as npm start runs it (realtime at 1×)', () => {
+  let live: Daemon | undefined
+  let chromium: Browser | undefined
+
+  afterAll(async () => {
+    await chromium?.close()
+    await live?.close()
+  })
+
+  it('explains the stalled promotions within 10 s, and its curl line ends the stall', async () => {
+    chromium = await openBrowser()
+    // The clock starts with the daemon: from here to the explanation on the page.
+    const start = Date.now()
+    live = await buildDaemon({ mode: 'realtime', speed: 1 })
+    const livePort = await live.listen()
+    const { page } = chromium
+    await page.goto(dashboardUrl(livePort))
+    const line = page.locator('#stalls li[data-pid="1000"][data-cause="sticky_slot"]')
+    await line.waitFor({ state: 'visible', timeout: 10_000 })
+    expect(Date.now() - start).toBeLessThan(10_000)
+    expect(await line.isVisible()).toBe(true)
+    expect(await line.textContent()).toContain('kmigrated drains only pid 1001 (gups)')
+    const curl = await page.locator('#stalls .stall-remedies code.curl').textContent()
+    expect(curl).toBe(`curl -X PUT -d 0 http://kscand.test:${livePort}${STICKY}`)
+
+    // The line as a user would paste it (curl resolving the page's host name as Chromium does).
+    const args = (curl ?? '').split(' ').slice(1)
+    const out = await promisify(execFile)('curl', [
+      '-s',
+      '--resolve',
+      `kscand.test:${livePort}:127.0.0.1`,
+      ...args,
+    ])
+    expect(out.stdout).toBe('0\n')
+    expect(live.kernel.quirks.kmigrated_sticky_slot).toBe(false)
+    // kmigrated goes round-robin: no process waits behind another any more.
+    await page.locator('#stalls').waitFor({ state: 'hidden', timeout: 10_000 })
+    expect(chromium.errors).toEqual([])
   })
 })
