@@ -2,6 +2,7 @@
  * The simulation explains itself: when a process's hot pages are not promoted, the process
  * view, the ps-like table and /metrics name the cause and the switch that ends it.
  */
+import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MiB, PAGE_SIZE } from '../../src/kernel/constants.ts'
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../../src/kernel/demo.ts'
@@ -117,6 +118,46 @@ describe('on the default demo machine (kmigrated_sticky_slot faithful)', () => {
     expect(t.kernel.processStats(1000).promoted).toBeGreaterThan(before)
     expect((await get('/processes/1000', true)).json().stall).toBeNull()
     expect((await get('/threads/kmigrated')).body).toContain('\nkmigrated_sticky_slot 0\nqueued ')
+  })
+})
+
+describe("the README's first screen", () => {
+  /** Its first console block: each `$ curl …` command with the lines it prints. */
+  function consoleBlock(): { command: string; output: string[] }[] {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const block = /```console\n([^`]*)```/.exec(readme)?.[1] ?? ''
+    const steps: { command: string; output: string[] }[] = []
+    for (const line of block.trimEnd().split('\n')) {
+      if (line.startsWith('$ ')) steps.push({ command: line.slice(2), output: [] })
+      else steps.at(-1)?.output.push(line)
+    }
+    return steps
+  }
+
+  it('prints what the daemon answers on the default demo, 30 virtual s in', async () => {
+    t = await build({ config: DEMO_CONFIG, processes: DEMO_PROCESSES })
+    t.kernel.run(30_000)
+    const steps = consoleBlock()
+    expect(steps.map((s) => s.command.split(' | ')[0])).toEqual([
+      'curl -s 127.0.0.1:8080/processes/1000',
+      'curl -s 127.0.0.1:8080/threads/kmigrated',
+      `curl -X PUT -d 0 127.0.0.1:8080${STICKY}`,
+    ])
+    for (const { command, output } of steps) {
+      const [curl, grep] = command.split(' | ')
+      const words = curl.split(' ')
+      const url = (words.at(-1) as string).slice('127.0.0.1:8080'.length)
+      const put = words.includes('PUT')
+      const r = put ? await write('PUT', url, words[words.indexOf('-d') + 1]) : await get(url)
+      expect(r.statusCode, command).toBe(200)
+      // `grep ^a` or `grep -e ^a -e ^b`: the lines that start so.
+      const prefixes = (grep?.split(' ').filter((w) => w.startsWith('^')) ?? []).map((w) =>
+        w.slice(1),
+      )
+      const lines = r.body.trimEnd().split('\n')
+      const shown = grep ? lines.filter((l) => prefixes.some((p) => l.startsWith(p))) : lines
+      expect(shown, command).toEqual(output)
+    }
   })
 })
 
