@@ -2,7 +2,7 @@
  * The banner at the top of the page that says why promotions stall: one line per process
  * whose slow-tier pages kmigrated does not promote (the `stall` that `stats` carries for it,
  * the kernel's diagnosis: docs/simulation.md, "When promotions stall"), then each switch that
- * ends a stall once, in words and as the curl line that flips it.
+ * ends a stall once, in words and, when it is one request, as the curl line that flips it.
  */
 import { auth } from './api.js'
 import { el } from './dom.js'
@@ -42,19 +42,12 @@ export class StallBanner {
     )
     const remedies = new Map()
     for (const { stall } of stalled) {
-      if (stall.remedy_request) remedies.set(stall.remedy, stall.remedy_request)
+      if (stall.remedy) remedies.set(stall.remedy, stall.remedy_request)
     }
     this.remedies.replaceChildren(
       ...[...remedies].map(([remedy, request]) => {
-        return el(
-          'li',
-          { dataset: { path: request.path } },
-          'To end it: ',
-          el('code', {}, remedy),
-          ':',
-          el('br'),
-          el('code', { class: 'curl' }, curlLine(request)),
-        )
+        const curl = request && [':', el('br'), el('code', { class: 'curl' }, curlLine(request))]
+        return el('li', {}, 'To end it: ', el('code', {}, remedy), curl || '.')
       }),
     )
   }

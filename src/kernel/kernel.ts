@@ -18,7 +18,7 @@ import {
   PR_SET_PTE_A_SCAN_SCALE,
 } from './constants.ts'
 import { checkInt, checkNumber, einval, KernelError } from './errors.ts'
-import { Kmigrated, type PromotionStall } from './kmigrated.ts'
+import { Kmigrated } from './kmigrated.ts'
 import { Kscand, type KscandContext } from './kscand.ts'
 import { Kswapd } from './kswapd.ts'
 import { DEFAULT_TOPOLOGY, Machine } from './machine.ts'
@@ -44,6 +44,7 @@ import type {
   Quirks,
   WorkloadSpec,
 } from './spec.ts'
+import { type PromotionStall, promotionStall } from './stall.ts'
 import { Tracer } from './trace.ts'
 import { Vmstat } from './vmstat.ts'
 import { assignRates, sweepPeriodMs, validateWorkload } from './workload.ts'
@@ -617,6 +618,11 @@ export class Kernel implements KscandContext {
   // ---- observation ---------------------------------------------------------------------
 
   /** Quality metrics and placement of one process. */
+  /** Why the mm's slow-tier pages are not promoted, or null (src/kernel/stall.ts). */
+  promotionStall(mm: MmStruct): PromotionStall | null {
+    return promotionStall(this, mm)
+  }
+
   processStats(pid: number): ProcessStats {
     const proc = this.process(pid)
     const mm = proc.mm
@@ -686,7 +692,7 @@ export class Kernel implements KscandContext {
             time_to_finish_ms: loop.time_to_finish_ms,
           }
         : null,
-      stall: this.kmigrated.stall(mm),
+      stall: this.promotionStall(mm),
     }
   }
 }

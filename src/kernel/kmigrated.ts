@@ -117,28 +117,6 @@ export class KmigratedMmSlot {
   constructor(readonly mm: MmStruct) {}
 }
 
-/** Why an mm's hot slow-tier pages are not being promoted (see Kmigrated.stall()). */
-export const STALL_CAUSES = [
-  'kmigrated_stopped',
-  'sticky_slot',
-  'target_node_full',
-  'migrate_info_full',
-] as const
-
-export type StallCause = (typeof STALL_CAUSES)[number]
-
-export interface PromotionStall {
-  readonly cause: StallCause
-  /** Entries on the mm's migration list. */
-  readonly pending: number
-  /** sticky_slot: the pid of the mm kmigrated drains instead. */
-  readonly servicing: number | null
-  /** target_node_full: the node its promotions go to. */
-  readonly node: number | null
-  /** The failure ratio of its kmigrated slot (0 without one), which stretches its scan_period. */
-  readonly fratio: number
-}
-
 export class Kmigrated {
   readonly thread: Kthread
   readonly wait = new WaitQueue()
@@ -184,39 +162,6 @@ export class Kmigrated {
       this.slots.push(slot)
     }
     return slot
-  }
-
-  /**
-   * Why kmigrated does not promote this mm's pages, from its state alone, or null. In order:
-   * - kmigrated_stopped: pages are pending and the thread does not run;
-   * - sticky_slot: pages are pending and, with quirk 4, kmigrated drains another mm (the
-   *   first that got a migration list) until that one exits;
-   * - target_node_full: kmigrated has had pages of this mm, some are still on the slow tier,
-   *   and its target node is not migrate_balanced(): promotions fail with rc 11 until
-   *   kswapd frees it;
-   * - migrate_info_full: nothing pending, pages on the slow tier, and every
-   *   kscand_migrate_info entry is taken, so kscand can queue none of them.
-   */
-  stall(mm: MmStruct): PromotionStall | null {
-    const { k } = this
-    const slot = this.byMm.get(mm)
-    const pending = slot?.migrate_head.length ?? 0
-    const none = { pending, servicing: null, node: null, fratio: slot?.fratio ?? 0 }
-    if (pending > 0 && !this.thread.gen) return { ...none, cause: 'kmigrated_stopped' }
-    const serviced = this.cur ?? this.slots[0]
-    if (pending > 0 && k.quirks.kmigrated_sticky_slot && serviced !== slot) {
-      return { ...none, cause: 'sticky_slot', servicing: serviced.mm.owner }
-    }
-    let slowTier = 0
-    for (let n = 0; n < mm.pagesOnNode.length; n++)
-      if (!k.machine.toptier[n]) slowTier += mm.pagesOnNode[n]
-    if (slowTier === 0) return null
-    if (slot && !k.machine.migrateBalanced(mm.target_node, 1)) {
-      return { ...none, cause: 'target_node_full', node: mm.target_node }
-    }
-    if (pending === 0 && this.queued >= k.maxMigrateInfo)
-      return { ...none, cause: 'migrate_info_full' }
-    return null
   }
 
   /** Splices kscand's scan list onto the mm's migration list. */

@@ -6,7 +6,7 @@
  */
 import { PAGE_SIZE } from '../kernel/constants.ts'
 import type { Kernel, ProcessStats } from '../kernel/kernel.ts'
-import { STALL_CAUSES } from '../kernel/kmigrated.ts'
+import { STALL_CAUSES } from '../kernel/stall.ts'
 import { VMSTAT_NAMES } from '../kernel/vmstat.ts'
 import type { SysfsFile } from '../sysfs/file.ts'
 import { sysfsTable } from '../sysfs/table.ts'

@@ -9,8 +9,8 @@ import {
   PR_GET_PTE_A_SCAN_SCALE,
   PR_SET_PTE_A_SCAN_SCALE,
 } from '../kernel/constants.ts'
-import { STALL_CAUSES } from '../kernel/kmigrated.ts'
 import { VMA_KINDS } from '../kernel/spec.ts'
+import { STALL_CAUSES } from '../kernel/stall.ts'
 
 const Bytes = z
   .number()

@@ -21,6 +21,7 @@ const U64 = z
   .describe('a number, or a decimal string above 2^53')
 
 const KSCAND = '/sys/kernel/mm/kscand'
+export const SCAN_ENABLED = `${KSCAND}/scan_enabled`
 const KMIGRATED = '/sys/kernel/mm/kmigrated'
 const NODE = '/sys/devices/system/node'
 const TIERS = '/sys/devices/virtual/memory_tiering'
@@ -55,7 +56,7 @@ function kscandFiles(k: Kernel): SysfsFile[] {
   const mms = mmsToScan(k)
   return [
     knob({
-      path: `${KSCAND}/scan_enabled`,
+      path: SCAN_ENABLED,
       parser: 'kstrtouint',
       doc:
         'Global switch of the scan: 1 (default) or 0; any other value is EINVAL. Disabling does ' +

@@ -13,7 +13,7 @@ export function kmigratedDaemon(kernel: Kernel): KmigratedDaemon {
   const owner = serviced ? kernel.process(serviced.mm.owner) : null
   const promotion_stalled: KmigratedDaemon['promotion_stalled'] = []
   for (const p of kernel.processList()) {
-    const stall = stallView(kernel, km.stall(p.mm))
+    const stall = stallView(kernel, p.pid, kernel.promotionStall(p.mm))
     if (stall) promotion_stalled.push({ pid: p.pid, comm: p.comm, ...stall })
   }
   return {

@@ -6,13 +6,13 @@
 import { PAGE_SIZE } from '../kernel/constants.ts'
 import { KernelError } from '../kernel/errors.ts'
 import type { Kernel } from '../kernel/kernel.ts'
-import type { PromotionStall as KernelStall } from '../kernel/kmigrated.ts'
 import type { Process } from '../kernel/mm.ts'
 import type { Kthread } from '../kernel/sched.ts'
 import type { PolicySpec, VmaKind } from '../kernel/spec.ts'
+import type { PromotionStall as KernelStall } from '../kernel/stall.ts'
 import type { ProcessDetail, ProcessSummary, PromotionStall } from '../schemas/processes.ts'
 import { rangeList } from '../sysfs/file.ts'
-import { DEMOTION_ENABLED, quirkPath } from '../sysfs/table.ts'
+import { DEMOTION_ENABLED, quirkPath, SCAN_ENABLED } from '../sysfs/table.ts'
 
 /** The process a URL's pid names; anything but a known decimal pid is ESRCH. */
 export function lookupProcess(kernel: Kernel, pid: string): Process {
@@ -20,24 +20,34 @@ export function lookupProcess(kernel: Kernel, pid: string): Process {
   return kernel.process(Number(pid))
 }
 
-/** The request that ends a stall, for a curl line: PUT of a value to a file, or a POST. */
-type RemedyRequest = NonNullable<PromotionStall['remedy_request']>
+/** The switch that ends a stall: in words, and as an HTTP request to this daemon (or null). */
+interface Remedy {
+  remedy: string
+  remedy_request: PromotionStall['remedy_request']
+}
 
-const put = (path: string, value: string): RemedyRequest => ({ method: 'PUT', path, body: value })
+/** Writing `value` to a sysfs file (PUT, as `echo value > file`). */
+const write = (path: string, value: string, note = ''): Remedy => ({
+  remedy: `write ${value} to ${path}${note}`,
+  remedy_request: { method: 'PUT', path, body: value },
+})
+
+/** An action route (an empty POST). */
+const post = (path: string): Remedy => ({
+  remedy: `POST ${path}`,
+  remedy_request: { method: 'POST', path, body: null },
+})
 
 /** The kernel's diagnosis of a stalled promotion, in words, with the switch that ends it. */
-export function stallView(kernel: Kernel, stall: KernelStall | null): PromotionStall | null {
+export function stallView(
+  kernel: Kernel,
+  pid: number,
+  stall: KernelStall | null,
+): PromotionStall | null {
   if (!stall) return null
-  const STICKY = quirkPath('kmigrated_sticky_slot')
-  const sticky = {
-    remedy: `write 0 to ${STICKY} (kmigrated goes round-robin)`,
-    remedy_request: put(STICKY, '0'),
-  }
+  const sticky = write(quirkPath('kmigrated_sticky_slot'), '0', ' (kmigrated goes round-robin)')
   const { pending } = stall
-  const text = (
-    reason: string,
-    remedy: { remedy: string; remedy_request: RemedyRequest } | null,
-  ) => ({
+  const text = (reason: string, remedy: Remedy | null) => ({
     ...stall,
     reason,
     remedy: remedy?.remedy ?? null,
@@ -45,14 +55,14 @@ export function stallView(kernel: Kernel, stall: KernelStall | null): PromotionS
   })
   switch (stall.cause) {
     case 'kmigrated_stopped':
-      return text(`kmigrated is stopped: ${pending} pages wait on the migration list`, {
-        remedy: 'POST /threads/kmigrated/start',
-        remedy_request: { method: 'POST', path: '/threads/kmigrated/start', body: null },
-      })
-    case 'sticky_slot': {
-      const pid = stall.servicing as number
       return text(
-        `kmigrated drains only pid ${pid} (${kernel.process(pid).comm}), the first mm that ` +
+        `kmigrated is stopped: ${pending} pages wait on the migration list`,
+        post('/threads/kmigrated/start'),
+      )
+    case 'sticky_slot': {
+      const servicing = stall.servicing as number
+      return text(
+        `kmigrated drains only pid ${servicing} (${kernel.process(servicing).comm}), the first mm that ` +
           `got a migration list, until it exits (V3 quirk 4, faithful): ${pending} pages wait`,
         sticky,
       )
@@ -65,14 +75,24 @@ export function stallView(kernel: Kernel, stall: KernelStall | null): PromotionS
           `${node.wmarkHigh}): promotions fail with rc 11 ` +
           (demotion ? 'until kswapd demotes' : 'and demotion is off') +
           failureFeedback(stall.fratio),
-        demotion
-          ? null
-          : {
-              remedy: `write 1 to ${DEMOTION_ENABLED}`,
-              remedy_request: put(DEMOTION_ENABLED, '1'),
-            },
+        demotion ? null : write(DEMOTION_ENABLED, '1'),
       )
     }
+    case 'kscand_stopped':
+      return text(
+        'kscand is stopped: no scan finds its hot slow-tier pages',
+        post('/threads/kscand/start'),
+      )
+    case 'scan_disabled':
+      return text(
+        'scan_enabled is 0: kscand waits, and no scan finds its hot slow-tier pages',
+        write(SCAN_ENABLED, '1'),
+      )
+    case 'scan_scale_zero':
+      return text('its pte_scan_scale is 0 (PR_SET_PTE_A_SCAN_SCALE): kscand skips the mm', {
+        remedy: `prctl(PR_SET_PTE_A_SCAN_SCALE, 8) as the process: POST /processes/${pid}/prctl`,
+        remedy_request: null,
+      })
     case 'migrate_info_full':
       return text(
         `kscand can queue none of its pages: all ${kernel.maxMigrateInfo} ` +
@@ -103,7 +123,7 @@ export function processSummary(kernel: Kernel, p: Process): ProcessSummary {
     pages_per_node: s.pages_per_node,
     pte_scan_scale: s.pte_scan_scale,
     top_tier_hit_ratio: s.top_tier_hit_ratio,
-    stall: stallView(kernel, s.stall),
+    stall: stallView(kernel, p.pid, s.stall),
   }
 }
 

@@ -229,6 +229,41 @@ describe('other causes', () => {
     expect((await get(`/processes/${hot.pid}`, true)).json().stall).toBeNull()
   })
 
+  it('kscand not scanning: stopped, scan_enabled 0, or the mm at scale 0, each with its switch', async () => {
+    t = await build({ token: TOKEN, processes: [CXL_HOT] })
+    await write('PUT', '/sys/kernel/mm/kscand/scan_enabled', '0')
+    t.kernel.advance(3000)
+    expect((await get('/processes/1000', true)).json().stall).toMatchObject({
+      cause: 'scan_disabled',
+      reason: 'scan_enabled is 0: kscand waits, and no scan finds its hot slow-tier pages',
+      remedy: 'write 1 to /sys/kernel/mm/kscand/scan_enabled',
+      remedy_request: { method: 'PUT', path: '/sys/kernel/mm/kscand/scan_enabled', body: '1' },
+    })
+    await write('PUT', '/sys/kernel/mm/kscand/scan_enabled', '1')
+    await write('POST', '/threads/kscand/stop')
+    expect((await get('/processes/1000')).body).toContain(
+      '\nstalled kscand_stopped\nstall_reason kscand is stopped: no scan finds its hot ' +
+        'slow-tier pages\nstall_remedy POST /threads/kscand/start\n',
+    )
+    await write('POST', '/threads/kscand/start')
+    const r = await t.server.inject({
+      method: 'POST',
+      url: '/processes/1000/prctl',
+      payload: { option: 'PR_SET_PTE_A_SCAN_SCALE', arg2: 0 },
+      headers: AUTH,
+    })
+    expect(r.statusCode).toBe(200)
+    expect((await get('/processes/1000', true)).json().stall).toMatchObject({
+      cause: 'scan_scale_zero',
+      reason: 'its pte_scan_scale is 0 (PR_SET_PTE_A_SCAN_SCALE): kscand skips the mm',
+      remedy: 'prctl(PR_SET_PTE_A_SCAN_SCALE, 8) as the process: POST /processes/1000/prctl',
+      remedy_request: null,
+    })
+    expect(await metrics()).toContain(
+      'kscand_sim_promotion_stalled{pid="1000",comm="hot",cause="scan_scale_zero"} 1\n',
+    )
+  })
+
   it('every kscand_migrate_info entry taken: kscand can queue nothing', async () => {
     t = await build({ token: TOKEN, config: { maxMigrateInfo: 0 }, processes: [CXL_HOT] })
     t.kernel.advance(3000)

@@ -4,7 +4,7 @@
  * stall").
  */
 import { describe, expect, it } from 'vitest'
-import { MiB, PAGE_SIZE } from '../../src/kernel/constants.ts'
+import { MiB, PAGE_SIZE, PR_SET_PTE_A_SCAN_SCALE } from '../../src/kernel/constants.ts'
 import type { Kernel } from '../../src/kernel/kernel.ts'
 import type { ProcessSpec } from '../../src/kernel/spec.ts'
 import { boot } from '../helpers/kernel.ts'
@@ -18,7 +18,7 @@ const hot = (comm: string): ProcessSpec => ({
   access_rate: 1e5,
 })
 
-const stall = (k: Kernel, pid: number) => k.kmigrated.stall(k.process(pid).mm)
+const stall = (k: Kernel, pid: number) => k.promotionStall(k.process(pid).mm)
 const promoted = (k: Kernel, pid: number) => k.processStats(pid).promoted
 
 describe('sticky_slot', () => {
@@ -132,6 +132,66 @@ describe('target_node_full', () => {
     const { k, fill, pid } = full()
     k.exit(fill)
     expect(stall(k, pid)).toBeNull()
+  })
+})
+
+describe('nothing queued: kscand_stopped, scan_disabled, scan_scale_zero', () => {
+  const none = { pending: 0, servicing: null, node: null, fratio: 0 }
+
+  it('kscand_stopped: no scan queues the pages; its start ends it', () => {
+    const k = boot()
+    k.stopThread('kscand')
+    const { pid } = k.exec(hot('hot'))
+    k.run(5000)
+    expect(k.vmstat.get('nr_kscand_migadded')).toBe(0)
+    expect(stall(k, pid)).toEqual({ ...none, cause: 'kscand_stopped' })
+    k.startThread('kscand')
+    k.advance(5000)
+    expect(stall(k, pid)).toBeNull()
+    expect(promoted(k, pid)).toBeGreaterThan(0)
+  })
+
+  it('kscand_stopped waits for what was queued before the stop to be drained', () => {
+    const k = boot()
+    k.stopThread('kmigrated')
+    const { pid } = k.exec(hot('hot'))
+    k.run(5000)
+    k.stopThread('kscand')
+    // Both stopped, pages pending: kmigrated is the one that matters.
+    expect(stall(k, pid)?.cause).toBe('kmigrated_stopped')
+    k.startThread('kmigrated')
+    k.advance(100)
+    // Drained and promoted: nothing left on the slow tier, nothing stalls.
+    expect(k.processStats(pid).migration?.pending).toBe(0)
+    expect(k.processStats(pid).pages_per_node[2]).toBe(0)
+    expect(stall(k, pid)).toBeNull()
+    // A process that comes now is never scanned.
+    const late = k.exec(hot('late')).pid
+    k.advance(5000)
+    expect(stall(k, late)?.cause).toBe('kscand_stopped')
+  })
+
+  it('scan_disabled: scan_enabled = 0 keeps kscand waiting; 1 ends it', () => {
+    const k = boot()
+    k.kscand.store_scan_enabled(0)
+    const { pid } = k.exec(hot('hot'))
+    k.run(5000)
+    expect(stall(k, pid)).toEqual({ ...none, cause: 'scan_disabled' })
+    k.kscand.store_scan_enabled(1)
+    k.advance(5000)
+    expect(stall(k, pid)).toBeNull()
+    expect(promoted(k, pid)).toBeGreaterThan(0)
+  })
+
+  it('scan_scale_zero: the prctl scale 0 has kscand skip the mm, and only that one', () => {
+    const k = boot()
+    const skipped = k.exec(hot('skipped')).pid
+    k.prctl(skipped, PR_SET_PTE_A_SCAN_SCALE, 0)
+    const scanned = k.exec({ ...hot('scanned'), size: 4 * MiB }).pid
+    k.run(5000)
+    expect(stall(k, skipped)).toEqual({ ...none, cause: 'scan_scale_zero' })
+    expect(stall(k, scanned)).toBeNull()
+    expect(promoted(k, scanned)).toBeGreaterThan(0)
   })
 })
 
