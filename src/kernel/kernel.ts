@@ -617,12 +617,12 @@ export class Kernel implements KscandContext {
 
   // ---- observation ---------------------------------------------------------------------
 
-  /** Quality metrics and placement of one process. */
   /** Why the mm's slow-tier pages are not promoted, or null (src/kernel/stall.ts). */
   promotionStall(mm: MmStruct): PromotionStall | null {
     return promotionStall(this, mm)
   }
 
+  /** Quality metrics and placement of one process. */
   processStats(pid: number): ProcessStats {
     const proc = this.process(pid)
     const mm = proc.mm
