@@ -11,15 +11,16 @@ import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { DEFAULT_RING_CAPACITY } from '../events/hub.ts'
 import { MAX_CAPACITY, SLOT_BYTES } from '../events/ring.ts'
+import { readSmallFile } from '../experiments/load.ts'
 import type { MachineConfig } from '../host/boot.ts'
 import { DEFAULT_WRITE_QUEUE } from '../host/persist.ts'
 import { DEFAULT_STEP_QUEUE } from '../host/runner.ts'
 import { type BrowserPolicy, parseHost } from '../http/browsers.ts'
 import { MAX_PROCESSES, MAX_VMAS } from '../kernel/constants.ts'
 import { DEMO_PROCESSES } from '../kernel/demo.ts'
-import { DEFAULT_TOPOLOGY, MAX_NUMNODES } from '../kernel/machine.ts'
+import { DEFAULT_TOPOLOGY } from '../kernel/machine.ts'
 import { DEFAULT_METRICS_MAX_PROCESSES } from '../metrics/metrics.ts'
-import { ProcessSpecSchema } from '../schemas/processes.ts'
+import { ConfigFile, issueLine } from '../schemas/machine.ts'
 import { MAX_SPEED } from '../schemas/sim.ts'
 
 /** An integer written in decimal: unlike z.coerce.number(), '' and '1e3' are errors. */
@@ -296,56 +297,6 @@ function describeIssues(err: z.ZodError, env: Record<string, string | undefined>
 
 /** Config files are a few KiB; anything near this is not one. */
 export const MAX_CONFIG_FILE_BYTES = 1024 * 1024
-/** Page state costs 8 bytes a page: 256 GiB of simulated memory is at most 512 MiB of it. */
-export const MAX_MACHINE_BYTES = 256 * 2 ** 30
-export const MAX_CONFIG_PROCESSES = 256
-
-const NodeSpec = z.strictObject({
-  capacity: z.number().int().positive().multipleOf(4096).describe('bytes'),
-  cpus: z.boolean().describe('nodes with CPUs are the top tier'),
-  adistance: z
-    .number()
-    .int()
-    .min(0)
-    .max(1 << 20)
-    .optional(),
-  latency_ns: z.number().min(1).max(1e6).optional(),
-  label: z.string().min(1).max(32).optional(),
-})
-
-const Topology = z
-  .strictObject({
-    nodes: z.array(NodeSpec).min(1).max(MAX_NUMNODES),
-    distance: z
-      .array(z.array(z.number().int().min(10).max(254)).max(MAX_NUMNODES))
-      .max(MAX_NUMNODES)
-      .optional(),
-  })
-  .refine((t) => t.nodes.reduce((sum, n) => sum + n.capacity, 0) <= MAX_MACHINE_BYTES, {
-    message: `the nodes add up to more than ${MAX_MACHINE_BYTES / 2 ** 30} GiB`,
-  })
-
-const TunableValue = z.union([z.string().max(4096), z.number(), z.boolean()])
-
-export const ConfigFile = z.strictObject({
-  topology: Topology.optional().describe(
-    'NUMA nodes `{capacity, cpus, adistance?, latency_ns?, label?}` and an optional SLIT ' +
-      '`distance` matrix.',
-  ),
-  processes: z
-    .array(ProcessSpecSchema)
-    .max(MAX_CONFIG_PROCESSES)
-    .optional()
-    .describe('Processes spawned at boot, each as `POST /processes` takes it.'),
-  tunables: z
-    .record(z.string().max(256), TunableValue)
-    .optional()
-    .describe(
-      'Boot-time sysfs writes, as /etc/sysfs.d: `{"/sys/kernel/mm/kscand/scan_sleep_ms": 100}`. ' +
-        'Values go through the same parser as an HTTP write.',
-    ),
-})
-export type ConfigFile = z.infer<typeof ConfigFile>
 
 /** What each config file key is when absent (typed by the keys, so none is missed). */
 const FILE_DEFAULTS: Record<keyof ConfigFile, string> = {
@@ -361,19 +312,7 @@ export function loadMachineConfig(path: string | undefined): MachineConfig {
     function fail(why: string): never {
       throw new Error(`config file ${path}: ${why}`)
     }
-    let text = ''
-    try {
-      const st = statSync(path)
-      if (!st.isFile()) fail('not a regular file')
-      if (st.size > MAX_CONFIG_FILE_BYTES) {
-        fail(`${st.size} bytes; a config file is at most ${MAX_CONFIG_FILE_BYTES}`)
-      }
-      text = readFileSync(path, 'utf8')
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException
-      if (!e.code) throw err
-      fail(`cannot read it: ${e.code}`)
-    }
+    const text = readSmallFile(path, MAX_CONFIG_FILE_BYTES, 'config file', fail)
     let json: unknown
     try {
       json = JSON.parse(text)
@@ -381,11 +320,7 @@ export function loadMachineConfig(path: string | undefined): MachineConfig {
       fail(`not JSON: ${(err as Error).message}`)
     }
     const parsed = ConfigFile.safeParse(json)
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]
-      const at = issue.path.length > 0 ? z.core.toDotPath(issue.path) : '(top level)'
-      fail(`${at}: ${issue.message}`)
-    }
+    if (!parsed.success) fail(issueLine(parsed.error))
     file = parsed.data
   }
   return {

@@ -16,6 +16,7 @@ const ROOMS: readonly (readonly [room: string, prefixes: readonly string[]])[] =
   ['events', ['src/events/']],
   ['http', ['src/http/']],
   ['host', ['src/host/']],
+  ['experiments', ['src/experiments/']],
   ['metrics', ['src/metrics/']],
   ['daemon', ['src/daemon/']],
   ['plugins', ['src/plugins/']],

@@ -1,0 +1,137 @@
+/**
+ * A scenario: everything a headless run needs to reproduce an experiment — the seed, the
+ * machine (the daemon's config file object, schemas/machine.ts), a timeline of commands at
+ * virtual times, how long to run and what to record. `kscand-sim run` reads it from YAML or
+ * JSON (src/experiments/load.ts); docs/scenario.schema.json is this schema as JSON Schema
+ * (`npm run scenario-schema`), and docs/experiments.md documents it.
+ */
+import { z } from 'zod'
+import { EVENTS } from '../kernel/trace.ts'
+import { ConfigFile } from './machine.ts'
+import { PrctlRequest, ProcessSpecSchema } from './processes.ts'
+
+/** Ten virtual days: far beyond any run that finishes in reasonable wall time. */
+export const MAX_DURATION_MS = 864_000_000
+/** Default cap of a run that lasts until every budget is spent (one virtual hour). */
+export const DEFAULT_LIMIT_MS = 3_600_000
+export const MAX_TIMELINE = 10_000
+
+/** The events a trace may keep, as perf names them. */
+export const TRACE_EVENTS = EVENTS.map((e) => `${e.system}:${e.name}`) as [string, ...string[]]
+
+const VirtualMs = z.number().int().min(0).max(MAX_DURATION_MS)
+
+const Target = z
+  .union([z.number().int().positive(), z.string().min(1).max(15)])
+  .describe('a pid, or a comm: the live process with that comm and the lowest pid')
+
+const at = { at_ms: VirtualMs.describe('virtual ms since boot the command runs at') }
+
+export const Command = z
+  .discriminatedUnion('do', [
+    z
+      .strictObject({
+        ...at,
+        do: z.literal('write'),
+        path: z.string().min(1).max(256).describe('a writable sysfs or procfs file'),
+        value: z.union([z.string().max(4096), z.number(), z.boolean()]),
+      })
+      .describe('echo VALUE > PATH, as PUT PATH does'),
+    PrctlRequest.extend({ ...at, do: z.literal('prctl'), process: Target }).describe(
+      'prctl() as the process, as POST /processes/PID/prctl does',
+    ),
+    z
+      .strictObject({ ...at, do: z.literal('start'), thread: z.string().min(1).max(16) })
+      .describe('POST /threads/NAME/start'),
+    z
+      .strictObject({ ...at, do: z.literal('stop'), thread: z.string().min(1).max(16) })
+      .describe('POST /threads/NAME/stop'),
+    z
+      .strictObject({ ...at, do: z.literal('spawn'), spec: ProcessSpecSchema })
+      .describe('POST /processes: execve() of a new process'),
+    z
+      .strictObject({ ...at, do: z.literal('fork'), process: Target })
+      .describe('POST /processes/PID/fork'),
+    z
+      .strictObject({ ...at, do: z.literal('exit'), process: Target })
+      .describe('DELETE /processes/PID'),
+    z
+      .strictObject({ ...at, do: z.literal('shift'), process: Target })
+      .describe("a hotset workload's hot set moves now, as at its shiftAtMs"),
+  ])
+  .meta({ id: 'ScenarioCommand' })
+
+export type Command = z.infer<typeof Command>
+
+export const Scenario = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+      .optional()
+      .describe('names the output folder (default: the file name without its extension)'),
+    description: z.string().max(4096).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(42)
+      .describe('the same scenario and seed give the same summary and trace'),
+    machine: ConfigFile.default({}).describe(
+      'topology, processes and boot-time tunables, as the daemon config file (CONFIG_FILE) ' +
+        'takes them; absent keys: the demo machine',
+    ),
+    timeline: z.array(Command).max(MAX_TIMELINE).default([]).describe('commands, by at_ms'),
+    duration_ms: z
+      .union([VirtualMs.positive(), z.literal('until_budgets_spent')])
+      .describe(
+        'virtual ms to run, or until every closed-loop process has spent its budget ' +
+          '(at most limit_ms)',
+      ),
+    limit_ms: VirtualMs.positive()
+      .default(DEFAULT_LIMIT_MS)
+      .describe('until_budgets_spent: virtual ms after which the run gives up'),
+    record: z
+      .strictObject({
+        series_interval_ms: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_DURATION_MS)
+          .default(1000)
+          .describe('virtual ms between two rows of series.csv'),
+        trace: z
+          .strictObject({
+            format: z
+              .enum(['trace_pipe', 'json'])
+              .default('trace_pipe')
+              .describe('trace_pipe text (trace.txt) or JSON lines (trace.jsonl)'),
+            events: z
+              .array(z.enum(TRACE_EVENTS))
+              .min(1)
+              .optional()
+              .describe('events to keep (default: every event)'),
+          })
+          .optional()
+          .describe('absent: no trace'),
+      })
+      .default({ series_interval_ms: 1000 }),
+  })
+  .superRefine((s, ctx) => {
+    const end = s.duration_ms === 'until_budgets_spent' ? s.limit_ms : s.duration_ms
+    s.timeline.forEach((c, i) => {
+      if (c.at_ms > end) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['timeline', i, 'at_ms'],
+          message: `${c.at_ms} is after the end of the run (${end} ms)`,
+        })
+      }
+    })
+  })
+  .meta({ id: 'Scenario' })
+
+export type Scenario = z.infer<typeof Scenario>
+/** A scenario as written, before defaults. */
+export type ScenarioInput = z.input<typeof Scenario>
