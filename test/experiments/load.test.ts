@@ -91,11 +91,7 @@ describe('loading a scenario', () => {
       'duration_ms: 1000\ntimeline:\n  - { at_ms: 1001, do: stop, thread: kscand }\n',
       'bad.yaml: timeline[0].at_ms: 1001 is after the end of the run (1000 ms)',
     ],
-    [
-      'no duration',
-      'seed: 1\n',
-      'bad.yaml: duration_ms: Invalid input',
-    ],
+    ['no duration', 'seed: 1\n', 'bad.yaml: duration_ms: Invalid input'],
     [
       'an event that does not exist',
       'duration_ms: 10\nrecord: { trace: { events: [kmem:nope] } }\n',
