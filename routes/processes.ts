@@ -4,11 +4,10 @@
  * changes anything, so a rejected request leaves the machine as it was.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { describeProcess, prctl } from '../src/experiments/commands.ts'
 import { auditWrite } from '../src/http/audit.ts'
 import { BODY_LIMIT, PROCESS_BODY_LIMIT } from '../src/http/limits.ts'
 import { columns, keyValueText, sendRepresentation } from '../src/http/representation.ts'
-import { PR_GET_PTE_A_SCAN_SCALE, PR_SET_PTE_A_SCAN_SCALE } from '../src/kernel/constants.ts'
-import type { Process } from '../src/kernel/mm.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
 import {
   Exited,
@@ -21,8 +20,6 @@ import {
   type ProcessSummary,
 } from '../src/schemas/processes.ts'
 import { lookupProcess, processDetail, processSummary } from '../src/views/process.ts'
-
-const PRCTL_OPTIONS = { PR_SET_PTE_A_SCAN_SCALE, PR_GET_PTE_A_SCAN_SCALE } as const
 
 function psTable(rows: readonly ProcessSummary[]): string {
   return columns([
@@ -39,8 +36,6 @@ function psTable(rows: readonly ProcessSummary[]): string {
     ]),
   ])
 }
-
-const describe = (p: Process) => `pid=${p.pid} comm=${p.comm}`
 
 export const processRoutes: FastifyPluginAsyncZod = async (app) => {
   const { kernel } = app
@@ -83,7 +78,7 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     (req, reply) => {
       const p = kernel.exec(req.body)
-      auditWrite(kernel, req, '/processes', '-', describe(p))
+      auditWrite(kernel, req, '/processes', '-', describeProcess(p))
       const d = processDetail(kernel, p)
       reply.code(201).header('location', `/processes/${p.pid}`)
       sendRepresentation(req, reply, `${p.pid}\n`, () => d)
@@ -136,7 +131,7 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
       // An exit cannot be undone: the state file forgets the process first (persist.ts).
       await app.persistence?.saveAsync(p)
       kernel.exit(p.pid)
-      auditWrite(kernel, req, `/processes/${p.pid}`, describe(p), 'exited')
+      auditWrite(kernel, req, `/processes/${p.pid}`, describeProcess(p), 'exited')
       sendRepresentation(req, reply, `${p.pid}: exited\n`, () => ({ pid: p.pid, exited: true }))
     },
   )
@@ -160,7 +155,7 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
     (req, reply) => {
       const parent = lookupProcess(kernel, req.params.pid)
       const child = kernel.fork(parent.pid)
-      auditWrite(kernel, req, `/processes/${parent.pid}/fork`, '-', describe(child))
+      auditWrite(kernel, req, `/processes/${parent.pid}/fork`, '-', describeProcess(child))
       reply.code(201).header('location', `/processes/${child.pid}`)
       const d = processDetail(kernel, child)
       sendRepresentation(req, reply, `${child.pid}\n`, () => d)
@@ -188,23 +183,8 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     (req, reply) => {
-      const p = lookupProcess(kernel, req.params.pid)
-      const { option, arg2, arg3, arg4, arg5 } = req.body
-      const args = [arg2, arg3, arg4, arg5].map((a) =>
-        typeof a === 'string' ? BigInt(a) : (a ?? 0),
-      )
-      const code = typeof option === 'string' ? PRCTL_OPTIONS[option] : option
-      const old = p.mm.pte_scan_scale
-      const result = kernel.prctl(p.pid, code, ...(args as [bigint, bigint, bigint, bigint]))
-      if (code === PR_SET_PTE_A_SCAN_SCALE) {
-        auditWrite(
-          kernel,
-          req,
-          `/processes/${p.pid}/pte_scan_scale`,
-          String(old),
-          String(p.mm.pte_scan_scale),
-        )
-      }
+      const { result, written } = prctl(kernel, lookupProcess(kernel, req.params.pid), req.body)
+      if (written) auditWrite(kernel, req, written.path, written.old, written.next)
       sendRepresentation(req, reply, `${result}\n`, () => ({ result }))
     },
   )

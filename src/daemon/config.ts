@@ -12,13 +12,11 @@ import { z } from 'zod'
 import { DEFAULT_RING_CAPACITY } from '../events/hub.ts'
 import { MAX_CAPACITY, SLOT_BYTES } from '../events/ring.ts'
 import { readSmallFile } from '../experiments/load.ts'
-import type { MachineConfig } from '../host/boot.ts'
+import { type MachineConfig, machineConfig } from '../host/boot.ts'
 import { DEFAULT_WRITE_QUEUE } from '../host/persist.ts'
 import { DEFAULT_STEP_QUEUE } from '../host/runner.ts'
 import { type BrowserPolicy, parseHost } from '../http/browsers.ts'
 import { MAX_PROCESSES, MAX_VMAS } from '../kernel/constants.ts'
-import { DEMO_PROCESSES } from '../kernel/demo.ts'
-import { DEFAULT_TOPOLOGY } from '../kernel/machine.ts'
 import { DEFAULT_METRICS_MAX_PROCESSES } from '../metrics/metrics.ts'
 import { ConfigFile, issueLine } from '../schemas/machine.ts'
 import { MAX_SPEED } from '../schemas/sim.ts'
@@ -323,11 +321,7 @@ export function loadMachineConfig(path: string | undefined): MachineConfig {
     if (!parsed.success) fail(issueLine(parsed.error))
     file = parsed.data
   }
-  return {
-    topology: file.topology ?? DEFAULT_TOPOLOGY,
-    processes: file.processes ?? DEMO_PROCESSES,
-    tunables: file.tunables ?? {},
-  }
+  return machineConfig(file)
 }
 
 // ---- documentation -----------------------------------------------------------------------

@@ -73,9 +73,10 @@ function defaultName(source: string): string {
   return /^[A-Za-z0-9]/.test(stem) ? stem.slice(0, 64) : `scenario-${stem}`.slice(0, 64)
 }
 
-export function loadScenario(path: string): Scenario {
+/** Reads `path`; messages name it as `shown` (the path as the user gave it). */
+export function loadScenario(path: string, shown = path): Scenario {
   const text = readSmallFile(path, MAX_FILE_BYTES, 'scenario file', (why) => {
-    throw new ScenarioError(`${path}: ${why}`)
+    throw new ScenarioError(`${shown}: ${why}`)
   })
-  return parseScenario(text, path)
+  return parseScenario(text, shown)
 }

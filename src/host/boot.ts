@@ -7,9 +7,11 @@
  * Anything that cannot be applied stops the boot with a BootError naming the file and key.
  */
 import { PR_SET_PTE_A_SCAN_SCALE } from '../kernel/constants.ts'
+import { DEMO_PROCESSES } from '../kernel/demo.ts'
 import { Kernel } from '../kernel/kernel.ts'
-import type { TopologySpec } from '../kernel/machine.ts'
+import { DEFAULT_TOPOLOGY, type TopologySpec } from '../kernel/machine.ts'
 import type { ProcessSpec } from '../kernel/spec.ts'
+import type { ConfigFile } from '../schemas/machine.ts'
 import type { SysfsFile } from '../sysfs/file.ts'
 import { sysfsTable } from '../sysfs/table.ts'
 import { writtenText } from '../sysfs/written.ts'
@@ -22,6 +24,15 @@ export interface MachineConfig {
   readonly processes: readonly ProcessSpec[]
   /** Boot-time values of writable sysfs files, by path. */
   readonly tunables: Readonly<Record<string, string | number | boolean>>
+}
+
+/** The machine a config file's object describes; an absent key is the demo machine's. */
+export function machineConfig(file: ConfigFile): MachineConfig {
+  return {
+    topology: file.topology ?? DEFAULT_TOPOLOGY,
+    processes: file.processes ?? DEMO_PROCESSES,
+    tunables: file.tunables ?? {},
+  }
 }
 
 export interface BootOptions {

@@ -19,6 +19,14 @@ export function auditWrite(
   next: string,
 ): void {
   req.log.info({ path, old, new: next, client: req.ip }, 'write accepted')
+  traceWrite(kernel, path, old, next)
+}
+
+/**
+ * The `sysfs:sysfs_write` event of an accepted write, as the HTTP writer: the same event
+ * whether the write came over HTTP or from a scenario's timeline (src/experiments).
+ */
+export function traceWrite(kernel: Kernel, path: string, old: string, next: string): void {
   if (kernel.tracer.enabled(EV.sysfs_write)) {
     kernel.tracer.emit(kernel.now * 1000, WRITER_PID, WRITER_COMM, EV.sysfs_write, [
       path,

@@ -485,6 +485,15 @@ export class Kernel implements KscandContext {
     }
   }
 
+  /** The hot set of a hotset workload moves now, as at its shiftAtMs (a scenario's `shift`). */
+  shiftWorkload(pid: number): void {
+    const proc = this.process(pid)
+    if (proc.workload.pattern !== 'hotset') {
+      throw einval(`pid ${pid} has no hot set to shift: its workload is ${proc.workload.pattern}`)
+    }
+    this.shiftHotSet(proc)
+  }
+
   /** The GUPS hot-set shift: rates change, and pages whose rate changed redraw their next access. */
   private shiftHotSet(proc: Process): void {
     if (!this.procs.has(proc.pid)) return

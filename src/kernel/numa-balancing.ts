@@ -372,6 +372,8 @@ export class NumaTask {
   scan_ns = 0
   fault_ns = 0
   scans = 0
+  /** Hint faults taken by the task (its share of vmstat numa_hint_faults). */
+  hintFaults = 0
 
   constructor(
     readonly proc: Process,
@@ -798,6 +800,7 @@ export class NumaBalancing {
     const lastCpupid = useTime ? LAST_CPUPID_NONE : numab.last_cpupid[page]
     this.setAccessPidBit(task, page)
     v[VM.numa_hint_faults]++
+    task.hintFaults++
     if (src === dst) {
       v[VM.numa_hint_faults_local]++
       flags |= TNF_FAULT_LOCAL

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/**
+ * The `kscand-sim` command (package.json "bin"): `kscand-sim run SCENARIO [--out DIR]` runs a
+ * scenario headless (src/experiments/cli.ts); anything else is the daemon (src/server.ts:
+ * `--help`, `--version`, or serve). From a checkout the TypeScript sources run through tsx
+ * (a dependency `npm ci` installs), so no build step is needed; a built tree (dist/, as the
+ * image has) runs its JavaScript.
+ */
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const [command, ...rest] = process.argv.slice(2)
+const fromSource = existsSync(`${root}src/server.ts`)
+const ext = fromSource ? 'ts' : 'js'
+const base = fromSource ? `${root}src` : `${root}dist/src`
+
+if (fromSource) {
+  const { register } = await import('tsx/esm/api')
+  register()
+}
+
+if (command === 'run') {
+  const { runCommand } = await import(`${base}/experiments/cli.${ext}`)
+  process.exitCode = runCommand(rest, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    cwd: process.cwd(),
+  })
+} else {
+  await import(`${base}/server.${ext}`)
+}
