@@ -1,9 +1,11 @@
 /**
  * npm run bench: every suite, one table. Each figure is shown with a baseline measured in the
  * same run. Load stays on 127.0.0.1 and every loop is bounded in count and time.
- * `npm run bench -- kernel` runs one suite (`walk`, `kernel`, `http`, `events`, `state`, `globs`).
+ * `npm run bench -- kernel` runs one suite (`walk`, `kernel`, `http`, `events`, `state`, `globs`,
+ * `experiments`).
  */
 import { eventsSuite } from './events.bench.ts'
+import { experimentsSuite } from './experiments.bench.ts'
 import { globsSuite } from './globs.bench.ts'
 import { httpSuite } from './http.bench.ts'
 import { kernelSuite, walkSuite } from './kernel.bench.ts'
@@ -17,6 +19,7 @@ const suites: Record<string, BenchSuite> = {
   events: eventsSuite,
   state: stateSuite,
   globs: globsSuite,
+  experiments: experimentsSuite,
 }
 
 const only = process.argv.slice(2)

@@ -18,7 +18,7 @@ import { DEFAULT_STEP_QUEUE } from '../host/runner.ts'
 import { type BrowserPolicy, parseHost } from '../http/browsers.ts'
 import { MAX_PROCESSES, MAX_VMAS } from '../kernel/constants.ts'
 import { DEFAULT_METRICS_MAX_PROCESSES } from '../metrics/metrics.ts'
-import { ConfigFile, issueLine } from '../schemas/machine.ts'
+import { ConfigFile, parseConfigFile } from '../schemas/machine.ts'
 import { MAX_SPEED } from '../schemas/sim.ts'
 
 /** An integer written in decimal: unlike z.coerce.number(), '' and '1e3' are errors. */
@@ -310,16 +310,7 @@ export function loadMachineConfig(path: string | undefined): MachineConfig {
     function fail(why: string): never {
       throw new Error(`config file ${path}: ${why}`)
     }
-    const text = readSmallFile(path, MAX_CONFIG_FILE_BYTES, 'config file', fail)
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch (err) {
-      fail(`not JSON: ${(err as Error).message}`)
-    }
-    const parsed = ConfigFile.safeParse(json)
-    if (!parsed.success) fail(issueLine(parsed.error))
-    file = parsed.data
+    file = parseConfigFile(readSmallFile(path, MAX_CONFIG_FILE_BYTES, 'config file', fail), fail)
   }
   return machineConfig(file)
 }

@@ -5,9 +5,9 @@
  * `scenario.yaml: timeline[1].value: Invalid input: expected string, received object`.
  */
 import { readFileSync, statSync } from 'node:fs'
-import { basename, extname } from 'node:path'
+import { basename, dirname, extname, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { issueLine } from '../schemas/machine.ts'
+import { type ConfigFile, issueLine, parseConfigFile } from '../schemas/machine.ts'
 import { Scenario } from '../schemas/scenario.ts'
 
 /** Scenario and config files are a few KiB; anything near this is not one. */
@@ -41,8 +41,11 @@ export function readSmallFile(
   }
 }
 
-/** Parses and validates scenario text; `source` names it in messages. */
-export function parseScenario(text: string, source: string): Scenario {
+/**
+ * Parses and validates scenario text; `source` names it in messages, and a machine file is
+ * found in `dir` (by default the folder of `source`).
+ */
+export function parseScenario(text: string, source: string, dir = dirname(source)): Scenario {
   const fail = (why: string): never => {
     throw new ScenarioError(`${source}: ${why}`)
   }
@@ -62,9 +65,19 @@ export function parseScenario(text: string, source: string): Scenario {
     }
   }
   const parsed = Scenario.safeParse(doc)
-  if (!parsed.success) fail(issueLine(parsed.error))
-  const scenario = parsed.data as Scenario
-  return scenario.name ? scenario : { ...scenario, name: defaultName(source) }
+  if (!parsed.success) return fail(issueLine(parsed.error))
+  const { machine, machine_file: file, ...rest } = parsed.data
+  return {
+    ...rest,
+    name: rest.name ?? defaultName(source),
+    machine: file === undefined ? (machine ?? {}) : machineFile(resolve(dir, file), file, fail),
+  }
+}
+
+/** The config file a scenario's `machine_file` names, read as CONFIG_FILE is. */
+function machineFile(path: string, shown: string, fail: (why: string) => never): ConfigFile {
+  const failHere = (why: string): never => fail(`machine_file ${shown}: ${why}`)
+  return parseConfigFile(readSmallFile(path, MAX_FILE_BYTES, 'config file', failHere), failHere)
 }
 
 /** The output folder name of a scenario without one: its file name less the extension. */
@@ -78,5 +91,5 @@ export function loadScenario(path: string, shown = path): Scenario {
   const text = readSmallFile(path, MAX_FILE_BYTES, 'scenario file', (why) => {
     throw new ScenarioError(`${shown}: ${why}`)
   })
-  return parseScenario(text, shown)
+  return parseScenario(text, shown, dirname(path))
 }

@@ -58,6 +58,21 @@ export const ConfigFile = z.strictObject({
 })
 export type ConfigFile = z.infer<typeof ConfigFile>
 
+/**
+ * A config file's text parsed and validated; `fail` gets the one-line problem (`not JSON: …`,
+ * `processes[1].size: …`) and throws.
+ */
+export function parseConfigFile(text: string, fail: (why: string) => never): ConfigFile {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    fail(`not JSON: ${(err as Error).message}`)
+  }
+  const parsed = ConfigFile.safeParse(json)
+  return parsed.success ? parsed.data : fail(issueLine(parsed.error))
+}
+
 /** A zod error as one line: the key path of its first issue and the problem. */
 export function issueLine(err: z.ZodError): string {
   const issue = err.issues[0]

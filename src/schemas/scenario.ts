@@ -78,10 +78,16 @@ export const Scenario = z
       .max(2 ** 32 - 1)
       .default(42)
       .describe('the same scenario and seed give the same summary and trace'),
-    machine: ConfigFile.default({}).describe(
+    machine: ConfigFile.optional().describe(
       'topology, processes and boot-time tunables, as the daemon config file (CONFIG_FILE) ' +
         'takes them; absent keys: the demo machine',
     ),
+    machine_file: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe('instead of machine: a config file (JSON), relative to the scenario file'),
     timeline: z.array(Command).max(MAX_TIMELINE).default([]).describe('commands, by at_ms'),
     duration_ms: z
       .union([VirtualMs.positive(), z.literal('until_budgets_spent')])
@@ -119,6 +125,13 @@ export const Scenario = z
       .default({ series_interval_ms: 1000 }),
   })
   .superRefine((s, ctx) => {
+    if (s.machine && s.machine_file !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['machine_file'],
+        message: 'give machine or machine_file, not both',
+      })
+    }
     const end = s.duration_ms === 'until_budgets_spent' ? s.limit_ms : s.duration_ms
     s.timeline.forEach((c, i) => {
       if (c.at_ms > end) {
@@ -132,6 +145,9 @@ export const Scenario = z
   })
   .meta({ id: 'Scenario' })
 
-export type Scenario = z.infer<typeof Scenario>
+/** A scenario as a run takes it: its machine read from its file if it named one. */
+export type Scenario = Omit<z.infer<typeof Scenario>, 'machine' | 'machine_file'> & {
+  machine: ConfigFile
+}
 /** A scenario as written, before defaults. */
 export type ScenarioInput = z.input<typeof Scenario>

@@ -115,6 +115,26 @@ describe('loading a scenario', () => {
   })
 })
 
+describe('a machine file', () => {
+  it('is read relative to the scenario, as CONFIG_FILE takes it', () => {
+    file('m.json', JSON.stringify({ processes: [{ comm: 'one', size: 4096 }] }))
+    const s = loadScenario(file('uses-m.yaml', 'machine_file: m.json\nduration_ms: 10\n'))
+    expect(s.machine).toEqual({ processes: [{ comm: 'one', size: 4096 }] })
+  })
+
+  it('names the machine file in its errors', () => {
+    file('bad-m.json', JSON.stringify({ processes: [{ comm: 'one' }] }))
+    const bad = file('uses-bad-m.yaml', 'machine_file: bad-m.json\nduration_ms: 10\n')
+    expect(error(() => loadScenario(bad, 'uses-bad-m.yaml'))).toBe(
+      'uses-bad-m.yaml: machine_file bad-m.json: processes[0]: give either size or vmas',
+    )
+    const both = 'machine_file: m.json\nmachine: {}\nduration_ms: 10\n'
+    expect(error(() => parseScenario(both, 'x.yaml'))).toBe(
+      'x.yaml: machine_file: give machine or machine_file, not both',
+    )
+  })
+})
+
 describe('docs/scenario.schema.json', () => {
   it('is what npm run scenario-schema generates', () => {
     expect(readFileSync(SCENARIO_SCHEMA_PATH, 'utf8')).toBe(scenarioSchema())
