@@ -21,23 +21,34 @@ function bareKernel(): number {
   return performance.now() - t0
 }
 
-/** Wall ms of the headless run of the demo machine, series recorded every second. */
-function headless(): number {
+/** CPU ms this process has used (user + system), GC threads included. */
+function cpuMs(): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+/** Wall and CPU ms of the headless run of the demo machine, series recorded every second. */
+function headless(): { wall: number; cpu: number } {
   const s = parseScenario(
     JSON.stringify({ name: 'demo', duration_ms: VIRTUAL_MS, record: { series_interval_ms: 1000 } }),
     'demo.json',
   )
   const t0 = performance.now()
+  const c0 = cpuMs()
   const { series } = runScenario(s)
-  const ms = performance.now() - t0
+  const cpu = cpuMs() - c0
+  const wall = performance.now() - t0
   if (series.length !== VIRTUAL_MS / 1000 + 1) throw new Error(`${series.length} series rows`)
-  return ms
+  return { wall, cpu }
 }
 
 export async function experimentsSuite(): Promise<BenchRow[]> {
   // Interleaved and the best of two each, so a neighbour's burst of load hits both alike.
   const bare = Math.min(bareKernel(), bareKernel())
-  const run = Math.min(headless(), headless())
+  const runs = [headless(), headless()]
+  const run = Math.min(...runs.map((r) => r.wall))
+  // On a shared machine the wall time carries the neighbours' load; the CPU time does not.
+  const cpu = Math.min(...runs.map((r) => r.cpu))
   return [
     {
       name: 'demo machine, 10 virtual min headless, series recorded',
@@ -46,6 +57,11 @@ export async function experimentsSuite(): Promise<BenchRow[]> {
       baseline: { name: 'bare kernel.run() of the same', value: bare },
       target: '≤ 2000 ms',
       pass: run <= 2000,
+    },
+    {
+      name: 'demo machine, 10 virtual min headless, CPU time',
+      value: cpu,
+      unit: 'CPU ms',
     },
     {
       name: 'demo machine headless, speed',
