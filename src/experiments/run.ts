@@ -53,7 +53,7 @@ export const endOf = (s: Scenario) =>
 function budgetsSpent(kernel: Kernel): boolean {
   return kernel.processList().every((p) => {
     const loop = kernel.closedLoops.get(p)
-    return loop === undefined || loop.finishedAt !== null
+    return loop === undefined || loop.finished_at !== null
   })
 }
 

@@ -60,12 +60,12 @@ export class Series {
       const key = `${p.comm}:${p.pid}`
       if (!this.procs.includes(key)) this.procs.push(key)
       const s = k.processStats(p.pid)
-      const onTop = s.pagesPerNode.reduce((a, v, n) => a + (top[n] ? v : 0), 0)
+      const onTop = s.pages_per_node.reduce((a, v, n) => a + (top[n] ? v : 0), 0)
       const values: Record<(typeof PROCESS_COLUMNS)[number], Cell> = {
         top_pages: onTop,
         slow_pages: p.mm.nrPages - onTop,
-        hit_ratio: s.topTierHitRatio,
-        mean_latency_ns: s.meanLatencyNs,
+        hit_ratio: s.top_tier_hit_ratio,
+        mean_latency_ns: s.mean_latency_ns,
         scan_period_ms: s.scan?.scan_period ?? null,
         scan_size_bytes: s.scan?.scan_size ?? null,
       }

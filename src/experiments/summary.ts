@@ -53,28 +53,28 @@ export interface Summary {
 export function processResult(kernel: Kernel, p: Process, exitedAt: number | null): ProcessResult {
   const s = kernel.processStats(p.pid)
   const task = kernel.numab.task(p)
-  const loop = s.closedLoop
+  const loop = s.closed_loop
   return {
     pid: p.pid,
     ppid: p.parent,
     comm: p.comm,
-    started_at_ms: p.startedAt,
+    started_at_ms: p.started_at,
     exited_at_ms: exitedAt,
     pages: p.mm.nrPages,
-    pages_per_node: s.pagesPerNode,
-    time_to_finish_ms: loop?.timeToFinishMs ?? null,
+    pages_per_node: s.pages_per_node,
+    time_to_finish_ms: loop?.time_to_finish_ms ?? null,
     accesses_done: loop?.done ?? null,
-    top_tier_hit_ratio: s.topTierHitRatio,
-    mean_latency_ns: s.meanLatencyNs,
+    top_tier_hit_ratio: s.top_tier_hit_ratio,
+    mean_latency_ns: s.mean_latency_ns,
     precision: s.precision,
     recall: s.recall,
     queued: s.queued,
     promotions: s.promoted,
     demotions: s.demoted,
-    hint_faults: task?.hintFaults ?? 0,
-    numa_scan_cpu_ns: task?.scanNs ?? 0,
-    numa_fault_cpu_ns: task?.faultNs ?? 0,
-    stalled_ns: loop?.stalledNs ?? null,
+    hint_faults: task?.hint_faults ?? 0,
+    numa_scan_cpu_ns: task?.scan_ns ?? 0,
+    numa_fault_cpu_ns: task?.fault_ns ?? 0,
+    stalled_ns: loop?.stalled_ns ?? null,
     pte_scan_scale: s.pte_scan_scale,
     target_node: s.target_node,
   }
@@ -97,7 +97,7 @@ export function summary(
       name: t.comm,
       pid: t.pid,
       state: t.state,
-      cpu_ns: t.cpuNs,
+      cpu_ns: t.cpu_ns,
       cycles: t.cycles,
     })),
     vmstat: Object.fromEntries(VMSTAT_NAMES.map((n) => [n, kernel.vmstat.get(n)])),

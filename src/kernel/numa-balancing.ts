@@ -373,7 +373,7 @@ export class NumaTask {
   fault_ns = 0
   scans = 0
   /** Hint faults taken by the task (its share of vmstat numa_hint_faults). */
-  hintFaults = 0
+  hint_faults = 0
 
   constructor(
     readonly proc: Process,
@@ -800,7 +800,7 @@ export class NumaBalancing {
     const lastCpupid = useTime ? LAST_CPUPID_NONE : numab.last_cpupid[page]
     this.setAccessPidBit(task, page)
     v[VM.numa_hint_faults]++
-    task.hintFaults++
+    task.hint_faults++
     if (src === dst) {
       v[VM.numa_hint_faults_local]++
       flags |= TNF_FAULT_LOCAL

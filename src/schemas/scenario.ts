@@ -57,7 +57,7 @@ export const Command = z
       .describe('DELETE /processes/PID'),
     z
       .strictObject({ ...at, do: z.literal('shift'), process: Target })
-      .describe("a hotset workload's hot set moves now, as at its shiftAtMs"),
+      .describe("a hotset workload's hot set moves now, as at its shift_at_ms"),
   ])
   .meta({ id: 'ScenarioCommand' })
 

@@ -36,7 +36,7 @@ machine:
     - comm: app
       size: 1048576
       workload: { pattern: zipf, theta: 0.9 }
-      accessRate: 1000
+      access_rate: 1000
 timeline:
   - { at_ms: 2000, do: write, path: /sys/kernel/mm/kscand/scan_sleep_ms, value: 100 }
   - { at_ms: 3000, do: stop, thread: kmigrated }
@@ -73,8 +73,8 @@ describe('loading a scenario', () => {
   it.each([
     [
       'a wrong type deep inside',
-      'duration_ms: 1000\nmachine:\n  processes:\n    - { comm: a, size: 4096 }\n    - { comm: b, size: 4096, accessRate: fast }\n',
-      'bad.yaml: machine.processes[1].accessRate: Invalid input: expected number, received string',
+      'duration_ms: 1000\nmachine:\n  processes:\n    - { comm: a, size: 4096 }\n    - { comm: b, size: 4096, access_rate: fast }\n',
+      'bad.yaml: machine.processes[1].access_rate: Invalid input: expected number, received string',
     ],
     [
       'an unknown key',

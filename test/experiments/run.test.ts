@@ -19,7 +19,7 @@ const MACHINE = {
   topology: SMALL,
   processes: [
     SMALL_PROCESS,
-    { ...SMALL_PROCESS, comm: 'hot', workload: { pattern: 'hotset', hotFraction: 0.1 } },
+    { ...SMALL_PROCESS, comm: 'hot', workload: { pattern: 'hotset', hot_fraction: 0.1 } },
   ],
 }
 
@@ -131,7 +131,7 @@ describe('a headless run', () => {
           {
             comm: 'loop',
             size: 8 * MiB,
-            closedLoop: { threads: 4, thinkNs: 1000, accesses: 2_000_000 },
+            closed_loop: { threads: 4, think_ns: 1000, accesses: 2_000_000 },
           },
         ],
       },
