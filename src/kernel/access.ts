@@ -5,7 +5,13 @@
  * sequential sweep, is the next pass over the page.
  */
 import type { MmStruct } from './mm.ts'
-import { EXP1, EXP1_SHIFT, MEAN_GAP_MS, NEVER } from './rate.ts'
+import * as rate from './rate.ts'
+
+// Module-local copies, as in pte-walk.ts: reclaim and promotions call this per page.
+const EXP1 = rate.EXP1
+const EXP1_SHIFT = rate.EXP1_SHIFT
+const MEAN_GAP_MS = rate.MEAN_GAP_MS
+const NEVER = rate.NEVER
 
 export function nextAccessAfter(mm: MmStruct, i: number, nowRel: number): number {
   let next: number

@@ -4,22 +4,29 @@
  * kscand fills, promoting one folio at a time to the mm's target node, and keeps a decaying
  * failure ratio per mm.
  */
-import {
-  KMIGRATE_SLEEP_MS,
-  KMIGRATED_FIXED_SLEEP_MS,
-  KSCAND_INELIGIBLE_SRC_NODE,
-  KSCAND_INVALID_FOLIO,
-  KSCAND_LRU_ISOLATION_ERR,
-  KSCAND_NONLRU_FOLIO,
-  KSCAND_NOT_HOT_PAGE,
-  KSCAND_SAME_SRC_DEST_NODE,
-  MSTAT_UPDATE_FREQ,
-} from './constants.ts'
+import * as c from './constants.ts'
+import { KMIGRATE_SLEEP_MS, KMIGRATED_FIXED_SLEEP_MS, MSTAT_UPDATE_FREQ } from './constants.ts'
 import type { KthreadContext } from './context.ts'
-import { type MmStruct, PG_IDLE, PG_INVALID, PG_LRU, PG_REFERENCED, PG_YOUNG } from './mm.ts'
+import type { MmStruct } from './mm.ts'
+import * as mmConst from './mm.ts'
 import { HOST_YIELD, type Kthread, RESCHED, type Wait, WaitQueue } from './sched.ts'
 import { EV } from './trace.ts'
 import { VM } from './vmstat.ts'
+
+// Module-local copies of what promoteFolio() reads per folio, as in pte-walk.ts: under tsx
+// an imported binding is read through a getter, which showed in a CPU profile of the demo
+// (BENCHMARKS.md, headless runs).
+const PG_IDLE = mmConst.PG_IDLE
+const PG_INVALID = mmConst.PG_INVALID
+const PG_LRU = mmConst.PG_LRU
+const PG_REFERENCED = mmConst.PG_REFERENCED
+const PG_YOUNG = mmConst.PG_YOUNG
+const KSCAND_INELIGIBLE_SRC_NODE = c.KSCAND_INELIGIBLE_SRC_NODE
+const KSCAND_INVALID_FOLIO = c.KSCAND_INVALID_FOLIO
+const KSCAND_LRU_ISOLATION_ERR = c.KSCAND_LRU_ISOLATION_ERR
+const KSCAND_NONLRU_FOLIO = c.KSCAND_NONLRU_FOLIO
+const KSCAND_NOT_HOT_PAGE = c.KSCAND_NOT_HOT_PAGE
+const KSCAND_SAME_SRC_DEST_NODE = c.KSCAND_SAME_SRC_DEST_NODE
 
 /** Promotions between two points where the host may take its event loop back. */
 const HOST_YIELD_EVERY = 64
