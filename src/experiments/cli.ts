@@ -26,15 +26,22 @@ export interface CliIo {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
-/** `312.0 / 600.0 s virtual  287× real  ETA 1.0 s`: the figures of a progress report. */
+/**
+ * The figures of a progress report: `312.0 / 600.0 s virtual  287× real  ETA 1.0 s`, or for
+ * a run until every budget is spent (no ETA: its end is not known)
+ * `6.0 s virtual (until budgets are spent, at most 3600.0 s)  7× real`.
+ */
 export function progressFigures(p: Progress): string {
   const speed = p.wall_ms > 0 ? p.now_ms / p.wall_ms : 0
+  const speedText = `${speed.toFixed(0)}× real`
+  const now = (p.now_ms / 1000).toFixed(1)
+  if (p.open_ended) {
+    const limit = `until budgets are spent, at most ${seconds(p.end_ms)}`
+    return `${now} s virtual (${limit})  ${speedText}${p.done ? '  done' : ''}`
+  }
   const eta = speed > 0 ? (p.end_ms - p.now_ms) / speed : Number.NaN
   const etaText = p.done ? 'done' : Number.isFinite(eta) ? `ETA ${seconds(eta)}` : 'ETA —'
-  return (
-    `${(p.now_ms / 1000).toFixed(1)} / ${(p.end_ms / 1000).toFixed(1)} s virtual  ` +
-    `${speed.toFixed(0)}× real  ${etaText}`
-  )
+  return `${now} / ${(p.end_ms / 1000).toFixed(1)} s virtual  ${speedText}  ${etaText}`
 }
 
 function progressBar(p: Progress): string {

@@ -30,6 +30,8 @@ export interface Progress {
   /** Wall ms since the run started. */
   readonly wall_ms: number
   readonly done: boolean
+  /** The run ends when every budget is spent, end_ms being only its limit. */
+  readonly open_ended: boolean
 }
 
 export interface RunOptions {
@@ -88,6 +90,7 @@ export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunResul
       end_ms: end,
       wall_ms: performance.now() - wall0,
       done,
+      open_ended: untilBudgets,
     })
   try {
     for (;;) {

@@ -122,8 +122,10 @@ describe('kscand-sim run', () => {
   })
 
   it('shows virtual time, speed and ETA in a progress line', () => {
-    expect(progressFigures({ now_ms: 300_000, end_ms: 600_000, wall_ms: 1000, done: false })).toBe(
-      '300.0 / 600.0 s virtual  300× real  ETA 1.0 s',
+    const p = { now_ms: 300_000, end_ms: 600_000, wall_ms: 1000, done: false, open_ended: false }
+    expect(progressFigures(p)).toBe('300.0 / 600.0 s virtual  300× real  ETA 1.0 s')
+    expect(progressFigures({ ...p, open_ended: true, end_ms: 3_600_000 })).toBe(
+      '300.0 s virtual (until budgets are spent, at most 3600.0 s)  300× real',
     )
   })
 })
