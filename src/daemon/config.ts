@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { DEFAULT_RING_CAPACITY } from '../events/hub.ts'
 import { MAX_CAPACITY, SLOT_BYTES } from '../events/ring.ts'
+import { USAGE } from '../experiments/cli.ts'
 import { readSmallFile } from '../experiments/load.ts'
 import { type MachineConfig, machineConfig } from '../host/boot.ts'
 import { DEFAULT_WRITE_QUEUE } from '../host/persist.ts'
@@ -350,7 +351,9 @@ export function helpText(): string {
     `  ${o.name.padEnd(width)}  ${o.doc}\n  ${' '.repeat(width)}  default: ${o.default}\n`
   const w = Math.max(...ENV_OPTIONS.map((o) => o.name.length))
   return (
-    'Usage: kscand-sim [--help | --version]\n\n' +
+    'Usage: kscand-sim [--help | --version]\n' +
+    `       ${USAGE.replace('Usage: ', '').trimEnd()}\n` +
+    'The second form runs a scenario headless (docs/experiments.md).\n\n' +
     'Serves a simulated kscand/kmigrated machine over HTTP. Configured by environment\n' +
     'variables and an optional JSON config file (CONFIG_FILE).\n\n' +
     'Environment variables:\n' +
