@@ -18,6 +18,15 @@ import {
   PR_SET_PTE_A_SCAN_SCALE,
 } from './constants.ts'
 import { checkInt, checkNumber, einval, KernelError } from './errors.ts'
+import {
+  accessQuality,
+  HISTORY_PROCESSES_DEFAULT,
+  HISTORY_PROCESSES_MAX,
+  HISTORY_SECONDS_DEFAULT,
+  HISTORY_SECONDS_MAX,
+  HISTORY_SECONDS_MIN,
+  History,
+} from './history.ts'
 import { Kmigrated } from './kmigrated.ts'
 import { Kscand, type KscandContext } from './kscand.ts'
 import { Kswapd } from './kswapd.ts'
@@ -107,6 +116,8 @@ export class Kernel implements KscandContext {
   readonly kswapd: Kswapd[]
   readonly numab: NumaBalancing
   readonly closedLoops = new ClosedLoops(this)
+  /** What the dashboard charts, one sample per virtual second (history.ts). */
+  readonly history: History
   private readonly procs = new Map<number, Process>()
   private procList: Process[] = []
   private nextPid = FIRST_PID
@@ -151,6 +162,21 @@ export class Kernel implements KscandContext {
     this.numab.store_mode(
       checkInt('numaBalancing', config.numaBalancing ?? 0, 0, NUMA_BALANCING_MAX),
     )
+    this.history = new History(
+      this,
+      checkInt(
+        'historySeconds',
+        config.historySeconds ?? HISTORY_SECONDS_DEFAULT,
+        HISTORY_SECONDS_MIN,
+        HISTORY_SECONDS_MAX,
+      ),
+      checkInt(
+        'historyProcesses',
+        config.historyProcesses ?? HISTORY_PROCESSES_DEFAULT,
+        0,
+        HISTORY_PROCESSES_MAX,
+      ),
+    )
     if (config.autostart ?? true) for (const t of this.threads()) this.sched.start(t)
   }
 
@@ -162,14 +188,18 @@ export class Kernel implements KscandContext {
 
   /**
    * Runs the simulation up to virtual time `until` (ms). With `maxSteps` it may stop early
-   * (returns false) so a caller can bound the work done per event-loop turn.
+   * (returns false) so a caller can bound the work done per event-loop turn. The run stops
+   * at each whole second on the way for the history's sample: everything due at that jiffy
+   * has run, nothing later has.
    */
   run(until: number, maxSteps = Number.POSITIVE_INFINITY): boolean {
     checkNumber('until', until, 0, Number.MAX_SAFE_INTEGER)
+    const start = this.sched.steps
     for (;;) {
       if (this.sched.now - this.timeBase >= REBASE_AT) this.rebase()
-      const segment = Math.min(until, this.timeBase + REBASE_AT + REBASE_BY)
-      const done = this.sched.run(Math.floor(segment), maxSteps)
+      const segment = Math.min(until, this.timeBase + REBASE_AT + REBASE_BY, this.history.nextAt)
+      const done = this.sched.run(Math.floor(segment), maxSteps - (this.sched.steps - start))
+      if (done && this.sched.now === this.history.nextAt) this.history.sample(this)
       if (!done || segment >= until) return done
     }
   }
@@ -480,6 +510,7 @@ export class Kernel implements KscandContext {
     this.kscand.exit(mm, proc)
     this.numab.taskExit(proc)
     this.closedLoops.exit(proc)
+    this.history.forget(pid)
     for (let n = 0; n < mm.pagesOnNode.length; n++) {
       this.machine.nodes[n].free += mm.pagesOnNode[n]
       mm.pagesOnNode[n] = 0
@@ -637,16 +668,7 @@ export class Kernel implements KscandContext {
   processStats(pid: number): ProcessStats {
     const proc = this.process(pid)
     const mm = proc.mm
-    const nodes = this.machine.nodes
-    let rate = 0
-    let topRate = 0
-    let latency = 0
-    for (let n = 0; n < nodes.length; n++) {
-      const r = Math.max(0, mm.rateOnNode[n])
-      rate += r
-      if (nodes[n].toptier) topRate += r
-      latency += r * nodes[n].latency_ns
-    }
+    const quality = accessQuality(this.machine, mm)
     const q = mm.quality
     const slot = this.kscand.slotOf(mm)
     const kslot = this.kmigrated.lookup(mm)
@@ -656,8 +678,8 @@ export class Kernel implements KscandContext {
       pid,
       comm: proc.comm,
       pages_per_node: Array.from(mm.pagesOnNode),
-      top_tier_hit_ratio: rate > 0 ? topRate / rate : null,
-      mean_latency_ns: rate > 0 ? latency / rate : null,
+      top_tier_hit_ratio: quality ? quality.hit : null,
+      mean_latency_ns: quality ? quality.latencyNs : null,
       precision: q.queued > 0 ? q.queuedHot / q.queued : null,
       recall: q.hotSlowSeen > 0 ? q.queuedHot / q.hotSlowSeen : null,
       queued: q.queued,

@@ -176,6 +176,8 @@ class TimerHeap {
 export class Scheduler {
   /** jiffies */
   now = 0
+  /** Thread resumptions and timer callbacks run so far (what `maxSteps` counts). */
+  steps = 0
   private seq = 0
   private readonly heap = new TimerHeap()
   /** A thread parked at HOST_YIELD: it runs next, before the heap. */
@@ -273,6 +275,7 @@ export class Scheduler {
         if (steps >= maxSteps) return false
         this.cont = null
         steps++
+        this.steps++
         this.resume(cont, '', false)
         continue
       }
@@ -286,6 +289,7 @@ export class Scheduler {
       this.heap.pop()
       if (top.at > this.now) this.now = top.at
       steps++
+      this.steps++
       if (top.cb) top.cb()
       else if (top.thread) this.resume(top.thread, 'timeout', false)
     }

@@ -68,6 +68,10 @@ export interface KernelConfig {
   readonly maxProcesses?: number
   /** Most VMAs a process may have (exec fails with E2BIG beyond). Default MAX_VMAS. */
   readonly maxVmas?: number
+  /** Virtual seconds of history kept (history.ts), 60–3600; default 600. */
+  readonly historySeconds?: number
+  /** Processes whose series the history keeps, 0–32; default 16. */
+  readonly historyProcesses?: number
 }
 
 /**
