@@ -1,4 +1,7 @@
-/** Simulated time: read the clock, change mode and speed, step N virtual ms. */
+/**
+ * Simulated time: read the clock, change mode and speed, step N virtual ms, and the history
+ * of what the dashboard charts.
+ */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { QueueFullError } from '../src/host/queue.ts'
@@ -6,9 +9,11 @@ import type { RunnerStatus, SimRunner } from '../src/host/runner.ts'
 import { auditWrite } from '../src/http/audit.ts'
 import { HttpError } from '../src/http/errors.ts'
 import { BODY_LIMIT } from '../src/http/limits.ts'
-import { keyValueText, sendRepresentation } from '../src/http/representation.ts'
+import { columns, keyValueText, sendRepresentation } from '../src/http/representation.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
+import { History } from '../src/schemas/history.ts'
 import { SimStatus, SimStep, SimUpdate } from '../src/schemas/sim.ts'
+import { historyJson, historyRows } from '../src/views/history.ts'
 
 const statusText = (s: RunnerStatus) =>
   keyValueText({ now_ms: s.now, mode: s.mode, speed: s.speed, lag_ms: s.lag_ms, seed: s.seed })
@@ -46,6 +51,28 @@ export const simRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     sendStatus,
+  )
+
+  app.get(
+    '/sim/history',
+    {
+      schema: {
+        tags: ['sim'],
+        operationId: 'getSimHistory',
+        summary: 'The last HISTORY_SECONDS virtual seconds of what the dashboard charts',
+        description:
+          'One sample per whole virtual second, kept by the kernel in fixed-size rings: ' +
+          'promotion, migration-failure and demotion rates, kernel-thread CPU %, and per ' +
+          'process (the first HISTORY_PROCESSES) pages per node, hit ratio, latency, ' +
+          'scan_period and scan_size. The text form is a table of the machine-wide series.',
+        response: { 200: textOrJson(History, 'the history, oldest sample first'), ...errors(404) },
+      },
+    },
+    (req, reply) => {
+      const h = historyJson(kernel)
+      const text = columns(historyRows(h))
+      sendRepresentation(req, reply, text, () => h, JSON.stringify(h))
+    },
   )
 
   app.put(

@@ -26,6 +26,7 @@ import { TOKEN_PROTOCOL } from '../src/http/auth.ts'
 import { DEMO_CONFIG } from '../src/kernel/demo.ts'
 import { Kernel } from '../src/kernel/kernel.ts'
 import { EVENTS } from '../src/kernel/trace.ts'
+import { History, ProcessHistory } from '../src/schemas/history.ts'
 import { ProcessDetail, PromotionStall, WorkloadSpecSchema } from '../src/schemas/processes.ts'
 import { Thread } from '../src/schemas/threads.ts'
 import { sysfsTable } from '../src/sysfs/table.ts'
@@ -68,6 +69,8 @@ export function generateAsyncapi(): string {
     ProcessDetail,
     WorkloadSpec: WorkloadSpecSchema,
     PromotionStall,
+    History,
+    ProcessHistory,
     ...Object.fromEntries(Object.entries(messages).map(([m, s]) => [schemaName(m), s])),
     ...Object.fromEntries(
       EVENT_SCHEMAS.map((s, i) => [`${EVENTS[i].system}.${EVENTS[i].name}`, s]),

@@ -48,6 +48,10 @@ try {
     stateFile: config.STATE_FILE,
     onCorrupt: config.STATE_FILE_ON_CORRUPT,
     limits: { maxProcesses: config.MAX_PROCESSES, maxVmas: config.MAX_VMAS },
+    history: {
+      historySeconds: config.HISTORY_SECONDS,
+      historyProcesses: config.HISTORY_PROCESSES,
+    },
   })
 } catch (err) {
   die((err as Error).message, EXIT.config)

@@ -18,6 +18,13 @@ import { DEFAULT_WRITE_QUEUE } from '../host/persist.ts'
 import { DEFAULT_STEP_QUEUE } from '../host/runner.ts'
 import { type BrowserPolicy, parseHost } from '../http/browsers.ts'
 import { MAX_PROCESSES, MAX_VMAS } from '../kernel/constants.ts'
+import {
+  HISTORY_PROCESSES_DEFAULT,
+  HISTORY_PROCESSES_MAX,
+  HISTORY_SECONDS_DEFAULT,
+  HISTORY_SECONDS_MAX,
+  HISTORY_SECONDS_MIN,
+} from '../kernel/history.ts'
 import { DEFAULT_METRICS_MAX_PROCESSES } from '../metrics/metrics.ts'
 import { ConfigFile, parseConfigFile } from '../schemas/machine.ts'
 import { MAX_SPEED } from '../schemas/sim.ts'
@@ -157,6 +164,18 @@ const Env = z.object({
   METRICS_MAX_PROCESSES: integer(0, MAX_PROCESSES)
     .default(DEFAULT_METRICS_MAX_PROCESSES)
     .describe('Processes (lowest pids) with per-process metrics; the rest are only counted.'),
+  HISTORY_SECONDS: integer(HISTORY_SECONDS_MIN, HISTORY_SECONDS_MAX)
+    .default(HISTORY_SECONDS_DEFAULT)
+    .describe(
+      'Virtual seconds of chart history kept (GET /sim/history, the snapshot), one sample a ' +
+        'second: 8 bytes × (7 + HISTORY_PROCESSES × 7) a second on the demo machine (952 B).',
+    ),
+  HISTORY_PROCESSES: integer(0, HISTORY_PROCESSES_MAX)
+    .default(HISTORY_PROCESSES_DEFAULT)
+    .describe(
+      'Processes (the first alive) whose series the history keeps: 8 bytes × (nodes + 4) ' +
+        'each per second of HISTORY_SECONDS.',
+    ),
   RING_SIZE: integer(1, MAX_CAPACITY)
     .default(DEFAULT_RING_CAPACITY)
     .describe(`Events the event-stream ring holds (${SLOT_BYTES} bytes each).`),

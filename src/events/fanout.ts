@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { Kernel } from '../kernel/kernel.ts'
+import { historyJson } from '../views/history.ts'
 import { ByteWriter } from './bytes.ts'
 import { type Filter, passes } from './filter.ts'
 import { traceLine, writeEventJson } from './format.ts'
@@ -102,6 +103,8 @@ export abstract class FanOut {
   protected minSeen = 0
   private lastHeartbeat = performance.now()
   private lastStats = performance.now()
+  /** The newest history second the last stats carried. */
+  private historySent = Number.NEGATIVE_INFINITY
   private lastPing = performance.now()
   // The figures of /metrics, over the hub's life.
   private readonly sent = { batches: 0, events: 0, lost: 0 }
@@ -391,8 +394,12 @@ export abstract class FanOut {
     // Sampled even with nobody listening, so that the next subscriber's first rates cover
     // one interval; the rest is only built for a message.
     const s = this.sampler.sample()
-    if (this.members.size === 0) return
     const k = this.kernel
+    // The history samples since the previous stats: every subscriber has the older ones
+    // (from its snapshot or an earlier stats), and draws each second once.
+    const historyAfter = this.historySent
+    this.historySent = k.history.newest ?? Number.NEGATIVE_INFINITY
+    if (this.members.size === 0) return
     const msg = Buffer.from(
       JSON.stringify({
         type: 'stats',
@@ -404,6 +411,7 @@ export abstract class FanOut {
         processes: occupancy(k),
         nodes: statsNodes(k),
         subscribers: this.members.size,
+        history: historyJson(k, historyAfter),
       }),
     )
     for (const m of this.members) if (!this.congested(m, now)) m.peer.send(msg, TEXT)

@@ -9,6 +9,7 @@ import type { Kernel } from '../kernel/kernel.ts'
 import type { TraceEvent } from '../kernel/trace.ts'
 import type { SysfsFile } from '../sysfs/file.ts'
 import { sysfsTable } from '../sysfs/table.ts'
+import { historyJson } from '../views/history.ts'
 import { FanOut, FLUSH_EVENTS } from './fanout.ts'
 import { CLOSE, HEARTBEAT_MS } from './protocol.ts'
 import { EventRing, SLOT_BYTES } from './ring.ts'
@@ -121,6 +122,7 @@ export class EventHub extends FanOut {
       processes: processes(k),
       nodes: nodes(k),
       tracing: tracing(k, this.tracingOn),
+      history: historyJson(k),
     }
   }
 

@@ -6,6 +6,7 @@
  */
 import { type ZodType, z } from 'zod'
 import { EVENTS, type FieldType } from '../kernel/trace.ts'
+import { History } from '../schemas/history.ts'
 import { ProcessDetail } from '../schemas/processes.ts'
 import { Thread } from '../schemas/threads.ts'
 import type { SysfsFile } from '../sysfs/file.ts'
@@ -210,6 +211,10 @@ export function snapshotSchema(files: readonly SysfsFile[]) {
       processes: z.array(ProcessDetail),
       nodes: z.array(Node),
       tracing: Tracing,
+      history: History.describe(
+        'what GET /sim/history answers: the charts from the oldest sample kept, so a page ' +
+          'opened late draws the past at once; each `stats` brings the samples taken since',
+      ),
     })
     .describe('The state the stream starts from; sent first unless the connection resumes.')
 }
@@ -268,6 +273,10 @@ export const Stats = z
     processes: z.array(Occupancy),
     nodes: z.array(StatsNode),
     subscribers: z.number().int(),
+    history: History.describe(
+      'the history samples taken since the previous stats (none while time stands still); ' +
+        'appended to the snapshot, they continue its history second by second',
+    ),
   })
   .describe(
     'Periodic figures for charts and cards: counters, rates, threads, the NUMA balancing ' +

@@ -45,6 +45,8 @@ export interface BootOptions {
   readonly onCorrupt: 'refuse' | 'move-aside'
   /** MAX_PROCESSES and MAX_VMAS (default: the most the state file restores). */
   readonly limits?: { readonly maxProcesses: number; readonly maxVmas: number }
+  /** HISTORY_SECONDS and HISTORY_PROCESSES (default: the kernel's). */
+  readonly history?: { readonly historySeconds: number; readonly historyProcesses: number }
 }
 
 export interface Booted {
@@ -116,7 +118,12 @@ function restore(
 export function boot(opts: BootOptions): Booted {
   let kernel: Kernel
   try {
-    kernel = new Kernel({ seed: opts.seed, topology: opts.machine.topology, ...opts.limits })
+    kernel = new Kernel({
+      seed: opts.seed,
+      topology: opts.machine.topology,
+      ...opts.limits,
+      ...opts.history,
+    })
   } catch (err) {
     throw new BootError(`${opts.machineSource}: topology: ${describe(err)}`)
   }

@@ -206,11 +206,11 @@ export class History {
     this.spare.push(slot)
   }
 
-  /** Copies of the rings in time order, oldest first. */
-  series(): HistorySeries {
-    const n = this.count
+  /** Copies of the rings in time order, oldest first; with `after`, the samples after it. */
+  series(after = Number.NEGATIVE_INFINITY): HistorySeries {
     const newest = this.newest ?? 0
-    const first = newest - n + 1
+    const first = Math.max(newest - this.count + 1, after + 1)
+    const n = Math.max(0, newest - first + 1)
     const seconds = Float64Array.from({ length: n }, (_, j) => first + j)
     const ordered = (ring: Float64Array, since = first): Float64Array => {
       const out = new Float64Array(n)
