@@ -64,6 +64,8 @@ export class Member {
   stuckSince: number | null = null
   alive = true
   closed = false
+  /** The newest history second the subscriber has (its snapshot's, then its last stats'). */
+  historySent = Number.NEGATIVE_INFINITY
   constructor(
     readonly peer: Peer,
     public filter: Filter,
@@ -103,8 +105,6 @@ export abstract class FanOut {
   protected minSeen = 0
   private lastHeartbeat = performance.now()
   private lastStats = performance.now()
-  /** The newest history second the last stats carried. */
-  private historySent = Number.NEGATIVE_INFINITY
   private lastPing = performance.now()
   // The figures of /metrics, over the hub's life.
   private readonly sent = { batches: 0, events: 0, lost: 0 }
@@ -138,6 +138,7 @@ export abstract class FanOut {
   /** Adds a subscriber positioned at `seen`; the caller has sent it what comes first. */
   add(peer: Peer, filter: Filter, seen: number): Member {
     const m = new Member(peer, filter, seen)
+    m.historySent = this.kernel.history.newest ?? Number.NEGATIVE_INFINITY
     this.members.add(m)
     this.join(m, filter)
     return m
@@ -394,27 +395,34 @@ export abstract class FanOut {
     // Sampled even with nobody listening, so that the next subscriber's first rates cover
     // one interval; the rest is only built for a message.
     const s = this.sampler.sample()
-    const k = this.kernel
-    // The history samples since the previous stats: every subscriber has the older ones
-    // (from its snapshot or an earlier stats), and draws each second once.
-    const historyAfter = this.historySent
-    this.historySent = k.history.newest ?? Number.NEGATIVE_INFINITY
     if (this.members.size === 0) return
-    const msg = Buffer.from(
-      JSON.stringify({
-        type: 'stats',
-        now: k.now,
-        seq: this.ring.last,
-        ...s,
-        numa_balancing: k.numab.mode,
-        threads: threads(k),
-        processes: occupancy(k),
-        nodes: statsNodes(k),
-        subscribers: this.members.size,
-        history: historyJson(k, historyAfter),
-      }),
-    )
-    for (const m of this.members) if (!this.congested(m, now)) m.peer.send(msg, TEXT)
+    const k = this.kernel
+    const common = JSON.stringify({
+      type: 'stats',
+      now: k.now,
+      seq: this.ring.last,
+      ...s,
+      numa_balancing: k.numab.mode,
+      threads: threads(k),
+      processes: occupancy(k),
+      nodes: statsNodes(k),
+      subscribers: this.members.size,
+    })
+    // Each subscriber gets the history samples it has not had (from its snapshot or an
+    // earlier stats; a congested one skipped some stats): built once per starting point.
+    const newest = k.history.newest ?? Number.NEGATIVE_INFINITY
+    const msgs = new Map<number, Buffer>()
+    for (const m of this.members) {
+      if (this.congested(m, now)) continue
+      let msg = msgs.get(m.historySent)
+      if (!msg) {
+        const history = JSON.stringify(historyJson(k, m.historySent))
+        msg = Buffer.from(`${common.slice(0, -1)},"history":${history}}`)
+        msgs.set(m.historySent, msg)
+      }
+      m.peer.send(msg, TEXT)
+      m.historySent = newest
+    }
   }
 
   /** The stream's figures for /metrics. */

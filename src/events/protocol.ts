@@ -274,8 +274,9 @@ export const Stats = z
     nodes: z.array(StatsNode),
     subscribers: z.number().int(),
     history: History.describe(
-      'the history samples taken since the previous stats (none while time stands still); ' +
-        'appended to the snapshot, they continue its history second by second',
+      'the history samples this subscriber has not had: those after its snapshot or the ' +
+        'last stats it got (none while time stands still); appended, they continue the ' +
+        'history second by second',
     ),
   })
   .describe(

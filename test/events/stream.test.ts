@@ -280,6 +280,39 @@ describe('stats', () => {
     // Nodes 0 and 1 are DRAM, node 2 CXL; within the first minute no threshold was adjusted.
     expect(stats.nodes.map((n: Msg) => n.hot_threshold_ms)).toEqual([500, 500, null])
   })
+  it('continue the history of the snapshot: together, every second once, as GET /sim/history', async () => {
+    s = await serve({ hub: { statsMs: 30 } })
+    s.kernel.run(5000)
+    const c = await Client.open(s.url)
+    const snap = await c.waitFor((m) => m.type === 'snapshot', 'snapshot')
+    // A page opened at t = 5 s has the first five seconds at once.
+    expect(snap.history.time_s).toEqual([1, 2, 3, 4, 5])
+    expect(snap.history.processes.map((p: Msg) => p.comm)).toEqual(['memcached', 'gups', 'backup'])
+    for (let i = 0; i < 5; i++) {
+      s.kernel.run(s.kernel.now + 1000)
+      const now = s.kernel.now
+      await c.waitFor((m) => m.type === 'stats' && m.now === now, `stats at ${now}`)
+    }
+    // What the page keeps: the snapshot, then each stats' samples newer than it has.
+    const seconds: number[] = [...snap.history.time_s]
+    const promoted: number[] = [...snap.history.rates.pgpromote_success]
+    for (const stats of c.of('stats')) {
+      stats.history.time_s.forEach((t: number, i: number) => {
+        if (t <= (seconds.at(-1) ?? 0)) return
+        seconds.push(t)
+        promoted.push(stats.history.rates.pgpromote_success[i])
+      })
+    }
+    const full = (
+      await s.server.inject({ url: '/sim/history', headers: { accept: 'application/json' } })
+    ).json()
+    expect(seconds).toEqual(Array.from({ length: 10 }, (_, i) => i + 1))
+    expect(promoted).toEqual(full.rates.pgpromote_success)
+    // Stats while time stands still bring no samples.
+    const quiet = c.of('stats').length
+    await c.waitFor((m) => m.type === 'stats' && c.of('stats').indexOf(m) > quiet, 'stats')
+    expect(c.of('stats').at(-1)?.history.time_s).toEqual([])
+  })
 })
 
 describe('a client that stops reading', () => {
