@@ -1,11 +1,14 @@
 /**
- * Time charts over virtual time, drawn by uPlot (/vendor/uPlot.iife.min.js). A chart keeps
- * the last WINDOW points of keyed series; series may come and go (processes do), which
- * rebuilds the plot with the new set, the kept history padded with gaps.
+ * Time charts over virtual time (x in virtual seconds), drawn by uPlot
+ * (/vendor/uPlot.iife.min.js). A chart keeps the last `window` points of keyed series (the
+ * daemon's HISTORY_SECONDS); series may come and go (processes do), which rebuilds the plot
+ * with the new set, the kept history padded with gaps.
+ *
+ * For tests and tools the chart's element carries data-points, data-first and data-last
+ * (virtual s), data-series and data-filled (series with a value at the first point).
  */
 
 const { uPlot } = window
-const WINDOW = 600
 const HEIGHT = 190
 
 /** Process colours, by position in the process list. */
@@ -18,6 +21,9 @@ const AXIS = {
   font: '11px system-ui, sans-serif',
   labelFont: '11px system-ui, sans-serif',
 }
+
+/** No value at that point (null), or no point (undefined: uPlot asks before there is data). */
+const none = (v) => v === null || v === undefined
 
 /** 1234567 → 1.23M */
 export function compact(v) {
@@ -41,6 +47,7 @@ export class TimeChart {
     this.host = host
     this.axes = axes
     this.xs = []
+    this.window = 600
     /** @type {Map<string, {label: string, color: string, dash: boolean, right: boolean, data: (number|null)[]}>} */
     this.series = new Map()
     this.plot = null
@@ -52,44 +59,80 @@ export class TimeChart {
   }
 
   /**
-   * Appends one point per series at x (virtual seconds); `points` maps series keys to
-   * `{label, color, dash?, right?, value}`. Series missing from `points` are dropped.
+   * Appends points at `xs` (virtual seconds, ascending); `series` maps keys to
+   * `{label, color, dash?, right?, values}` with one value (or null) per x. Series missing
+   * from it are dropped; new ones get gaps before.
    */
-  push(x, points) {
-    const keys = Object.keys(points)
+  append(xs, series) {
+    const keys = Object.keys(series)
     const changed =
       keys.length !== this.series.size ||
-      keys.some((k) => this.series.get(k)?.label !== points[k].label)
-    for (const k of this.series.keys()) if (!(k in points)) this.series.delete(k)
+      keys.some((k) => this.series.get(k)?.label !== series[k].label)
+    for (const k of this.series.keys()) if (!(k in series)) this.series.delete(k)
     for (const k of keys) {
-      const p = points[k]
-      const s = this.series.get(k)
+      const p = series[k]
+      let s = this.series.get(k)
       if (s) Object.assign(s, { label: p.label, color: p.color })
-      else
-        this.series.set(k, {
+      else {
+        s = {
           label: p.label,
           color: p.color,
           dash: Boolean(p.dash),
           right: Boolean(p.right),
           data: this.xs.map(() => null),
-        })
-      this.series.get(k).data.push(p.value)
+        }
+        this.series.set(k, s)
+      }
+      s.data.push(...p.values)
     }
-    this.xs.push(x)
-    if (this.xs.length > WINDOW) {
-      this.xs.shift()
-      for (const s of this.series.values()) s.data.shift()
+    this.xs.push(...xs)
+    const over = this.xs.length - this.window
+    if (over > 0) {
+      this.xs.splice(0, over)
+      for (const s of this.series.values()) s.data.splice(0, over)
     }
-    if (changed || !this.plot) this.build()
-    else this.plot.setData(this.data())
-    // Without the pointer over the plot, the legend shows the newest values.
-    if (!(this.plot.cursor.left >= 0)) this.plot.setLegend({ idx: this.xs.length - 1 })
+    if (changed || !this.plot) {
+      this.build()
+      // A new plot draws (and resets its legend) in a microtask it queued: after that.
+      queueMicrotask(() => this.showNewest())
+    } else {
+      this.plot.setData(this.data())
+      this.showNewest()
+    }
+    this.mark()
   }
 
-  clear() {
+  /** Without the pointer over the plot, the legend shows the newest values. */
+  showNewest() {
+    if (this.xs.length > 0 && !(this.plot.cursor.left >= 0)) {
+      this.plot.setLegend({ idx: this.xs.length - 1 })
+    }
+  }
+
+  /** Replaces everything with `xs` and `series` (as append), keeping at most `window` points. */
+  load(xs, series, window) {
+    this.window = window
     this.xs = []
     this.series.clear()
-    this.build()
+    // Drawn anew: the old plot's series (another daemon's processes, say) are gone.
+    this.plot?.destroy()
+    this.plot = null
+    this.append(xs, series)
+  }
+
+  /** The newest x held, or -Infinity. */
+  get last() {
+    return this.xs.length > 0 ? this.xs[this.xs.length - 1] : Number.NEGATIVE_INFINITY
+  }
+
+  mark() {
+    const d = this.host.dataset
+    const all = [...this.series.values()]
+    d.points = String(this.xs.length)
+    d.first = this.xs.length > 0 ? String(this.xs[0]) : ''
+    d.last = this.xs.length > 0 ? String(this.last) : ''
+    d.series = String(all.length)
+    d.filled = String(all.filter((s) => s.data[0] !== null && s.data[0] !== undefined).length)
   }
 
   data() {
@@ -100,7 +143,11 @@ export class TimeChart {
     this.plot?.destroy()
     const { y, y2, fmt = compact, fmt2 = compact } = this.axes
     const axes = [
-      { ...AXIS, values: (_u, vals) => vals.map((v) => `${+v.toFixed(1)}s`) },
+      {
+        ...AXIS,
+        label: 'virtual time',
+        values: (_u, vals) => vals.map((v) => `${+v.toFixed(1)} s`),
+      },
       { ...AXIS, label: y, size: 54, values: (_u, vals) => vals.map(fmt) },
     ]
     if (y2) {
@@ -122,7 +169,7 @@ export class TimeChart {
         cursor: { drag: { x: false, y: false } },
         legend: { live: true },
         series: [
-          { label: 'virtual s', value: (_u, v) => (v === null ? '—' : `${v.toFixed(2)}s`) },
+          { label: 'virtual s', value: (_u, v) => (none(v) ? '—' : `${v} s`) },
           ...[...this.series.values()].map((s) => ({
             label: s.label,
             stroke: s.color,
@@ -131,7 +178,7 @@ export class TimeChart {
             scale: s.right ? 'y2' : 'y',
             spanGaps: false,
             points: { show: false },
-            value: (_u, v) => (v === null ? '—' : (s.right ? fmt2 : fmt)(v)),
+            value: (_u, v) => (none(v) ? '—' : (s.right ? fmt2 : fmt)(v)),
           })),
         ],
       },

@@ -8,12 +8,15 @@
  * every write anyone makes (`sysfs:sysfs_write`: sysfs files, time, threads, processes).
  * The page reads nothing else while it runs: only GET /sim after each snapshot.
  *
+ * The charts draw the daemon's history: the snapshot's (from the oldest second it keeps, so a
+ * page opened late shows the past at once), then the seconds each `stats` adds.
+ *
  * For tests and tools, <body> carries data-connection, data-epoch, data-now (virtual ms),
  * data-received (messages), data-stats and data-lost.
  */
 import { api, auth } from './api.js'
 import { compact, PALETTE, TimeChart } from './charts.js'
-import { el, secs, setText } from './dom.js'
+import { bytes, el, PAGE, secs, setText } from './dom.js'
 import { NumabCard } from './numab.js'
 import { NodeList, ProcessTable, spawnForm } from './processes.js'
 import { StallBanner } from './stalls.js'
@@ -82,20 +85,19 @@ const processTable = new ProcessTable($('process-rows'), async (pid) => {
   renderProcesses()
 })
 const percent = (v) => `${+v.toFixed(1)}%`
+const size = (v) => (v === 0 ? '0' : bytes(v))
 const charts = {
-  rates: new TimeChart($('chart-rates'), { y: 'pages/s', y2: 'failures/s' }),
-  tiers: new TimeChart($('chart-tiers'), { y: 'pages' }),
+  rates: new TimeChart($('chart-rates'), { y: 'pages / virtual s', y2: 'failures / virtual s' }),
+  tiers: new TimeChart($('chart-tiers'), { y: 'memory', fmt: size }),
   quality: new TimeChart($('chart-quality'), {
     y: 'hit ratio',
     y2: 'latency (ns)',
     fmt: percent,
   }),
-  scan: new TimeChart($('chart-scan'), {
-    y: 'scan_period (ms)',
-    y2: 'scan_size',
-    fmt2: (v) => `${compact(v)} MiB`,
-  }),
+  scan: new TimeChart($('chart-scan'), { y: 'scan_period (ms)', y2: 'scan_size', fmt2: size }),
+  cpu: new TimeChart($('chart-cpu'), { y: 'CPU (% of one)', fmt: percent }),
 }
+const THREAD_COLORS = { kscand: '#2dd4a7', kmigrated: '#4cc9f0' }
 
 // ---- connection ---------------------------------------------------------------------------
 
@@ -155,11 +157,8 @@ function showClock(now) {
 // ---- the state -----------------------------------------------------------------------------
 
 function loadSnapshot(m) {
-  if (m.epoch !== state.epoch) {
-    // A daemon that restarted: its clock starts again, so does every chart.
-    for (const c of Object.values(charts)) c.clear()
-    processTable.clear()
-  }
+  // A daemon that restarted: its clock starts again, and its processes.
+  if (m.epoch !== state.epoch) processTable.clear()
   state.epoch = m.epoch
   body.dataset.epoch = m.epoch
   showClock(m.now)
@@ -171,6 +170,11 @@ function loadSnapshot(m) {
   tunables.load(m.tunables)
   renderProcesses()
   renderCounters()
+  // The charts start from the oldest second the daemon keeps, whenever the page opened.
+  const series = historySeries(m.history)
+  for (const [name, chart] of Object.entries(charts)) {
+    chart.load(m.history.time_s, series[name], m.history.capacity_s)
+  }
   loadSim()
 }
 
@@ -190,7 +194,7 @@ function onStats(m) {
   state.processes = new Map(m.processes.filter((p) => !exited.has(p.pid)).map((p) => [p.pid, p]))
   renderProcesses()
   renderCounters()
-  if (moved) chartStats(m.now / 1000)
+  appendHistory(m.history)
 }
 
 function onEvent(e) {
@@ -249,45 +253,83 @@ function renderCounters() {
   }
 }
 
-function chartStats(x) {
-  charts.rates.push(
-    x,
-    Object.fromEntries(
-      RATES.map((r) => [r.counter, { ...r, dash: r.right, value: state.rates[r.counter] }]),
-    ),
-  )
-  const tiers = {}
-  const quality = {}
-  const scan = {}
+// ---- charts: the daemon's history (GET /sim/history), one point per virtual second ------
+
+/** Each chart's series, keyed, with one value per second of `h.time_s`. */
+function historySeries(h) {
   const top = state.nodes.map((n) => n.toptier)
-  processList().forEach((p, i) => {
-    const color = PALETTE[i % PALETTE.length]
-    const onTop = p.pages_per_node.reduce((a, v, n) => a + (top[n] ? v : 0), 0)
-    const all = p.pages_per_node.reduce((a, v) => a + v, 0)
-    tiers[`${p.pid}:top`] = { label: `${p.comm} top`, color, value: onTop }
-    tiers[`${p.pid}:slow`] = { label: `${p.comm} slow`, color, dash: true, value: all - onTop }
-    const hit = p.top_tier_hit_ratio === null ? null : p.top_tier_hit_ratio * 100
-    quality[`${p.pid}:hit`] = { label: `${p.comm} hit`, color, value: hit }
-    quality[`${p.pid}:lat`] = {
+  const order = processList().map((p) => p.pid)
+  const series = { rates: {}, tiers: {}, quality: {}, scan: {}, cpu: {} }
+  for (const r of RATES) {
+    series.rates[r.counter] = { ...r, dash: r.right, values: h.rates[r.counter] }
+  }
+  h.processes.forEach((p, i) => {
+    const at = order.indexOf(p.pid)
+    const color = PALETTE[(at < 0 ? i : at) % PALETTE.length]
+    const tier = (onTop) =>
+      h.time_s.map((_, j) => {
+        if (p.pages_per_node[0][j] === null) return null
+        return (
+          p.pages_per_node.reduce((a, n, node) => a + (top[node] === onTop ? n[j] : 0), 0) * PAGE
+        )
+      })
+    series.tiers[`${p.pid}:top`] = { label: `${p.comm} top`, color, values: tier(true) }
+    series.tiers[`${p.pid}:slow`] = {
+      label: `${p.comm} slow`,
+      color,
+      dash: true,
+      values: tier(false),
+    }
+    series.quality[`${p.pid}:hit`] = {
+      label: `${p.comm} hit`,
+      color,
+      values: p.top_tier_hit_ratio.map((v) => (v === null ? null : v * 100)),
+    }
+    series.quality[`${p.pid}:lat`] = {
       label: `${p.comm} latency`,
       color,
       dash: true,
       right: true,
-      value: p.mean_latency_ns,
+      values: p.mean_latency_ns,
     }
-    const s = p.scan
-    scan[`${p.pid}:period`] = { label: `${p.comm} period`, color, value: s ? s.scan_period : null }
-    scan[`${p.pid}:size`] = {
+    series.scan[`${p.pid}:period`] = { label: `${p.comm} period`, color, values: p.scan_period }
+    series.scan[`${p.pid}:size`] = {
       label: `${p.comm} size`,
       color,
       dash: true,
       right: true,
-      value: s ? s.scan_size / 2 ** 20 : null,
+      values: p.scan_size,
     }
   })
-  charts.tiers.push(x, tiers)
-  charts.quality.push(x, quality)
-  charts.scan.push(x, scan)
+  Object.entries(h.cpu_percent).forEach(([name, values], i) => {
+    const kswapd = !(name in THREAD_COLORS)
+    const color = THREAD_COLORS[name] ?? PALETTE[(i + 2) % PALETTE.length]
+    series.cpu[name] = { label: name, color, dash: kswapd, values }
+  })
+  return series
+}
+
+/** The samples a `stats` brings that the charts do not have yet. */
+function appendHistory(h) {
+  const from = h.time_s.findIndex((t) => t > charts.rates.last)
+  if (from < 0) return
+  const cut = (a) => a.slice(from)
+  const newer = {
+    ...h,
+    time_s: cut(h.time_s),
+    rates: Object.fromEntries(Object.entries(h.rates).map(([k, v]) => [k, cut(v)])),
+    cpu_percent: Object.fromEntries(Object.entries(h.cpu_percent).map(([k, v]) => [k, cut(v)])),
+    processes: h.processes.map((p) => ({
+      ...p,
+      pages_per_node: p.pages_per_node.map(cut),
+      top_tier_hit_ratio: cut(p.top_tier_hit_ratio),
+      mean_latency_ns: cut(p.mean_latency_ns),
+      scan_period: cut(p.scan_period),
+      scan_size: cut(p.scan_size),
+    })),
+  }
+  const series = historySeries(newer)
+  for (const [name, chart] of Object.entries(charts)) chart.append(newer.time_s, series[name])
 }
 
 // ---- simulated time ------------------------------------------------------------------------

@@ -87,8 +87,8 @@ describe('the dashboard in Chromium', () => {
     expect(await tunable('/sys/kernel/mm/kscand/scan_sleep_ms').getAttribute('data-value')).toBe(
       '20',
     )
-    // uPlot came from the daemon, not a CDN: four charts are drawn.
-    expect(await page.locator('.chart canvas').count()).toBe(4)
+    // uPlot came from the daemon, not a CDN: five charts are drawn.
+    expect(await page.locator('.chart canvas').count()).toBe(5)
     expect(await page.locator('#tail-state').textContent()).toBe('live')
   })
 
@@ -448,5 +448,57 @@ describe('the default demo, as npm start runs it (realtime at 1×)', () => {
     // kmigrated goes round-robin: no process waits behind another any more.
     await page.locator('#stalls').waitFor({ state: 'hidden', timeout: 10_000 })
     expect(chromium.errors).toEqual([])
+  })
+})
+
+describe('the dashboard opened on a daemon that has run for a while', () => {
+  let late: Daemon
+  let view: Browser
+  afterAll(async () => {
+    await view?.close()
+    await late?.close()
+  })
+
+  it('draws every chart from t ≈ 0 at once, over virtual time, then goes on', async () => {
+    late = await buildDaemon({ mode: 'paused', statsMs: STATS_MS })
+    late.kernel.run(120_000)
+    view = await openBrowser()
+    await view.page.goto(dashboardUrl(await late.listen()))
+    await waitForBody(view.page, (d) => d.connection === 'live', 'the stream')
+    const charts = () =>
+      view.page.evaluate(
+        "[...document.querySelectorAll('.chart')].map((c) => ({ id: c.id, ...c.dataset }))",
+      ) as Promise<Record<string, string>[]>
+    const drawn = await charts()
+    expect(drawn.map((c) => c.id)).toEqual([
+      'chart-rates',
+      'chart-tiers',
+      'chart-quality',
+      'chart-scan',
+      'chart-cpu',
+    ])
+    for (const c of drawn) {
+      // Seconds 1 to 120 of virtual time, every series with a value from the first.
+      expect([c.id, c.points, c.first, c.last]).toEqual([c.id, '120', '1', '120'])
+      expect(Number(c.series), c.id).toBeGreaterThan(0)
+      expect(c.filled, c.id).toBe(c.series)
+    }
+    // Three processes, two series each; kscand, kmigrated and two kswapd.
+    expect(drawn.map((c) => Number(c.series))).toEqual([3, 6, 6, 6, 4])
+    // The legend (the newest point): virtual seconds, sizes in MiB/GiB, CPU in %.
+    const legend = (id: string) => view.page.locator(`#${id} .u-legend .u-value`).allTextContents()
+    const tiers = await legend('chart-tiers')
+    expect(tiers[0]).toBe('120 s')
+    for (const v of tiers.slice(1)) expect(v).toMatch(/^\d+(\.\d+)? [KMG]iB$|^0$/)
+    const cpu = await legend('chart-cpu')
+    expect(cpu[0]).toBe('120 s')
+    for (const v of cpu.slice(1)) expect(v).toMatch(/^\d+(\.\d+)?%$/)
+
+    // Live seconds append to the history: two more virtual seconds, two more points.
+    await stepPage(view.page, 2000)
+    await expect
+      .poll(async () => (await charts()).map((c) => [c.first, c.last, c.points]), WAIT)
+      .toEqual(drawn.map(() => ['1', '122', '122']))
+    expect(view.errors).toEqual([])
   })
 })
