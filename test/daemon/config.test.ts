@@ -1,6 +1,7 @@
 /** The environment the server reads, and its refusal to take anonymous writes off loopback. */
 import { describe, expect, it } from 'vitest'
-import { isLoopback, loadConfig } from '../../src/daemon/config.ts'
+import { isLoopback, loadConfig, loadMachineConfig } from '../../src/daemon/config.ts'
+import { boot } from '../../src/host/boot.ts'
 
 describe('loadConfig', () => {
   it('defaults to 127.0.0.1:8080 with no token', () => {
@@ -36,6 +37,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ KSCAND_SIM_ALLOW_ANONYMOUS_WRITES: 'maybe' })).toThrow(
       /bad environment/,
     )
+  })
+
+  it('keeps 600 virtual s of chart history for 16 processes unless told; bounds both', () => {
+    const config = loadConfig({ HISTORY_SECONDS: '3600', HISTORY_PROCESSES: '0' })
+    expect([config.HISTORY_SECONDS, config.HISTORY_PROCESSES]).toEqual([3600, 0])
+    expect(loadConfig({})).toMatchObject({ HISTORY_SECONDS: 600, HISTORY_PROCESSES: 16 })
+    for (const HISTORY_SECONDS of ['59', '3601', '10m', '']) {
+      expect(() => loadConfig({ HISTORY_SECONDS })).toThrow(/^bad environment: HISTORY_SECONDS=/)
+    }
+    expect(() => loadConfig({ HISTORY_PROCESSES: '33' })).toThrow(/HISTORY_PROCESSES="33"/)
+    // What the boot gives the kernel.
+    const { kernel } = boot({
+      seed: 1,
+      machine: loadMachineConfig(undefined),
+      machineSource: 'demo machine',
+      onCorrupt: 'refuse',
+      history: { historySeconds: 120, historyProcesses: 2 },
+    })
+    expect([kernel.history.capacity, kernel.history.maxProcesses]).toEqual([120, 2])
   })
 
   it.each([
