@@ -12,7 +12,7 @@ const ZIPF = {
   size: 32 * MiB,
   policy: { mode: 'interleave' as const, nodes: [0, 2] },
   workload: { pattern: 'zipf' as const, theta: 0.99 },
-  accessRate: 1e6,
+  access_rate: 1e6,
 }
 
 let t: Built
@@ -73,7 +73,7 @@ describe('GET /sim/history', () => {
     // Its hot pages came up from the CXL node: more of its accesses hit the top tier.
     expect(p.top_tier_hit_ratio[119]).toBeGreaterThan(p.top_tier_hit_ratio[0] ?? 1)
     const last = await t.server.inject({ url: '/processes/1000', headers: JSON_ACCEPT })
-    expect(p.pages_per_node.map((n) => n[119])).toEqual(last.json().pagesPerNode)
+    expect(p.pages_per_node.map((n) => n[119])).toEqual(last.json().pages_per_node)
   })
 
   it('prints the machine-wide series as a table for cat', async () => {
