@@ -120,6 +120,11 @@ export class TimeChart {
     this.append(xs, series)
   }
 
+  /** The oldest x held, or Infinity. */
+  get first() {
+    return this.xs.length > 0 ? this.xs[0] : Number.POSITIVE_INFINITY
+  }
+
   /** The newest x held, or -Infinity. */
   get last() {
     return this.xs.length > 0 ? this.xs[this.xs.length - 1] : Number.NEGATIVE_INFINITY

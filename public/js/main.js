@@ -171,10 +171,7 @@ function loadSnapshot(m) {
   renderProcesses()
   renderCounters()
   // The charts start from the oldest second the daemon keeps, whenever the page opened.
-  const series = historySeries(m.history)
-  for (const [name, chart] of Object.entries(charts)) {
-    chart.load(m.history.time_s, series[name], m.history.capacity_s)
-  }
+  loadHistory(m.history)
   loadSim()
 }
 
@@ -255,6 +252,12 @@ function renderCounters() {
 
 // ---- charts: the daemon's history (GET /sim/history), one point per virtual second ------
 
+function loadHistory(h) {
+  const series = historySeries(h)
+  for (const [name, chart] of Object.entries(charts))
+    chart.load(h.time_s, series[name], h.capacity_s)
+}
+
 /** Each chart's series, keyed, with one value per second of `h.time_s`. */
 function historySeries(h) {
   const top = state.nodes.map((n) => n.toptier)
@@ -309,8 +312,12 @@ function historySeries(h) {
   return series
 }
 
-/** The samples a `stats` brings that the charts do not have yet. */
+/**
+ * The samples a `stats` brings that the charts do not have yet. The first stats after a
+ * resume brings the whole history, the seconds the page was away included: drawn anew.
+ */
 function appendHistory(h) {
+  if (h.time_s.length > 0 && h.time_s[0] <= charts.rates.first) return loadHistory(h)
   const from = h.time_s.findIndex((t) => t > charts.rates.last)
   if (from < 0) return
   const cut = (a) => a.slice(from)

@@ -135,10 +135,14 @@ export abstract class FanOut {
     return 'ok'
   }
 
-  /** Adds a subscriber positioned at `seen`; the caller has sent it what comes first. */
-  add(peer: Peer, filter: Filter, seen: number): Member {
+  /**
+   * Adds a subscriber positioned at `seen`; the caller has sent it what comes first. One that
+   * got a snapshot has the history so far; one that resumes gets all of it in its first stats
+   * (it has a hole where it was away).
+   */
+  add(peer: Peer, filter: Filter, seen: number, snapshotSent = true): Member {
     const m = new Member(peer, filter, seen)
-    m.historySent = this.kernel.history.newest ?? Number.NEGATIVE_INFINITY
+    if (snapshotSent) m.historySent = this.kernel.history.newest ?? Number.NEGATIVE_INFINITY
     this.members.add(m)
     this.join(m, filter)
     return m

@@ -275,8 +275,8 @@ export const Stats = z
     subscribers: z.number().int(),
     history: History.describe(
       'the history samples this subscriber has not had: those after its snapshot or the ' +
-        'last stats it got (none while time stands still); appended, they continue the ' +
-        'history second by second',
+        'last stats it got (none while time stands still), appended they continue the ' +
+        'history second by second; the first stats of a resumed stream carries all of it',
     ),
   })
   .describe(

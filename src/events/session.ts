@@ -84,7 +84,7 @@ export function openSession(
     return
   }
   if (!since) ws.send(JSON.stringify(hub.snapshot(describe(filter))))
-  const member = hub.add(ws, filter, since ? since.seq : hub.ring.last)
+  const member = hub.add(ws, filter, since ? since.seq : hub.ring.last, !since)
   const subscribed = () =>
     ws.send(
       JSON.stringify({

@@ -308,6 +308,17 @@ describe('stats', () => {
     ).json()
     expect(seconds).toEqual(Array.from({ length: 10 }, (_, i) => i + 1))
     expect(promoted).toEqual(full.rates.pgpromote_success)
+    // A client that resumes after a disconnect has a hole where it was away: its first stats
+    // carries the whole history.
+    const resumed = await Client.open(`${s.url}?since=${c.position()}&epoch=${snap.epoch}`)
+    await resumed.waitFor((m) => m.type === 'subscribed', 'subscribed')
+    s.kernel.run(s.kernel.now + 1000)
+    const at = s.kernel.now
+    const first = await resumed.waitFor((m) => m.type === 'stats', 'stats after the resume')
+    expect(first.history.time_s).toEqual(Array.from({ length: first.now / 1000 }, (_, i) => i + 1))
+    // The client that stayed gets the new second alone.
+    const latest = await c.waitFor((m) => m.type === 'stats' && m.now === at, `stats at ${at}`)
+    expect(latest.history.time_s).toEqual([at / 1000])
     // Stats while time stands still bring no samples.
     const quiet = c.of('stats').length
     await c.waitFor((m) => m.type === 'stats' && c.of('stats').indexOf(m) > quiet, 'stats')
