@@ -38,6 +38,10 @@ export interface RunOptions {
   /** Where the trace goes (the trace file is written as the run goes); absent: no trace. */
   readonly traceDir?: string
   readonly onProgress?: (p: Progress) => void
+  /** Called once the machine has booted, before virtual time runs (the report's recorders). */
+  readonly onBoot?: (kernel: Kernel, files: readonly SysfsFile[]) => void
+  /** Called after each row of the series is sampled. */
+  readonly onSample?: () => void
 }
 
 export interface RunResult {
@@ -73,6 +77,7 @@ export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunResul
       ? new TraceFile(kernel, scenario.record.trace, opts.traceDir)
       : null
   const series = new Series(kernel)
+  opts.onBoot?.(kernel, files)
   const timeline = scenario.timeline
     .map((c, i) => ({ c, i }))
     .sort((a, b) => a.c.at_ms - b.c.at_ms || a.i - b.i)
@@ -109,6 +114,7 @@ export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunResul
       }
       if (kernel.now >= nextSample) {
         series.sample()
+        opts.onSample?.()
         nextSample += interval
       }
       if (untilBudgets && next === timeline.length && budgetsSpent(kernel)) {

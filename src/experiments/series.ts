@@ -82,19 +82,22 @@ export class Series {
     return [...this.fixed, ...this.procs.flatMap((p) => PROCESS_COLUMNS.map((c) => `${p}:${c}`))]
   }
 
+  /** A row a sample, a value per column() (null: empty). */
+  table(): Cell[][] {
+    const columns = this.columns()
+    return this.rows.map((row) => columns.map((c) => row.get(c) ?? null))
+  }
+
   /** series.csv: a header, then a row a sample (RFC 4180 quoting where a name needs it). */
   csv(): string {
-    const columns = this.columns()
-    const lines = [columns.map(csvField).join(',')]
-    for (const row of this.rows) {
-      lines.push(columns.map((c) => cell(row.get(c))).join(','))
-    }
+    const lines = [this.columns().map(csvField).join(',')]
+    for (const row of this.table()) lines.push(row.map(cell).join(','))
     return `${lines.join('\n')}\n`
   }
 }
 
-function cell(v: Cell | undefined): string {
-  return v === null || v === undefined ? '' : String(v)
+function cell(v: Cell): string {
+  return v === null ? '' : String(v)
 }
 
 function csvField(s: string): string {

@@ -34,6 +34,7 @@ import { DEFAULT_TOPOLOGY, Machine } from './machine.ts'
 import {
   layoutVmas,
   MmStruct,
+  PageBins,
   PG_IDLE,
   PG_LRU,
   PG_REFERENCED,
@@ -121,6 +122,8 @@ export class Kernel implements KscandContext {
   private readonly procs = new Map<number, Process>()
   private procList: Process[] = []
   private nextPid = FIRST_PID
+  /** Rows of PageBins at most, once recordPageBins() asked for them. */
+  private binRows = 0
 
   constructor(config: KernelConfig = {}) {
     this.seed = checkInt('seed', config.seed ?? 1, 0, 2 ** 32 - 1)
@@ -356,6 +359,7 @@ export class Kernel implements KscandContext {
     // RATE read once: under tsx an imported binding is a getter call (BENCHMARKS.md).
     const rate = RATE
     for (let i = 0; i < mm.nrPages; i++) mm.rateOnNode[mm.node[i]] += rate[mm.rateQ[i]]
+    if (this.binRows > 0) this.addPageBins(mm)
     const proc = new Process(
       pid,
       comm,
@@ -562,6 +566,9 @@ export class Kernel implements KscandContext {
     const r = RATE[mm.rateQ[page]]
     mm.rateOnNode[src] -= r
     mm.rateOnNode[dest] += r
+    if (mm.bins !== null && nodes[src].toptier !== nodes[dest].toptier) {
+      mm.bins.top[page >>> mm.bins.shift] += nodes[dest].toptier ? 1 : -1
+    }
   }
 
   // ---- prctl (docs/spec/kscand-v3.md §6) -------------------------------------------------
@@ -662,6 +669,21 @@ export class Kernel implements KscandContext {
   /** Why the mm's slow-tier pages are not promoted, or null (src/kernel/stall.ts). */
   promotionStall(mm: MmStruct): PromotionStall | null {
     return promotionStall(this, mm)
+  }
+
+  /**
+   * From now on every mm, and each new one, keeps PageBins of at most `rows` rows (rows of
+   * 2^shift pages, the smallest shift that fits), for an observer to read and clear.
+   */
+  recordPageBins(rows: number): void {
+    this.binRows = checkInt('rows', rows, 1, 2 ** 20)
+    for (const p of this.procList) if (p.mm.bins === null) this.addPageBins(p.mm)
+  }
+
+  private addPageBins(mm: MmStruct): void {
+    let shift = 0
+    while (Math.ceil(mm.nrPages / 2 ** shift) > this.binRows) shift++
+    mm.bins = new PageBins(shift, mm.node, this.machine.toptier)
   }
 
   /** Quality metrics and placement of one process. */

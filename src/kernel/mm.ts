@@ -25,6 +25,49 @@ export const PTE_PROTNONE = 64
 /** is_valid_folio() rejects these (docs/spec/kscand-v3.md §7.5). */
 export const PG_INVALID = PG_UNEVICTABLE | PG_SHARED
 
+/**
+ * Counts of an mm by rows of 2^shift consecutive pages, for an observer (the experiments'
+ * heatmaps): the pages whose PTEs kscand's walks went over and those whose Accessed bit they
+ * found set (a page per visit, since the observer last cleared them), and the pages on a
+ * top-tier node now. Kept only when asked for (Kernel.recordPageBins); the kernel never reads
+ * them, so keeping them changes nothing of the simulation.
+ */
+export class PageBins {
+  readonly rows: number
+  readonly scanned: Uint32Array
+  readonly accessed: Uint32Array
+  readonly top: Int32Array
+
+  constructor(
+    readonly shift: number,
+    node: Uint8Array,
+    toptier: Uint8Array,
+  ) {
+    this.rows = Math.ceil(node.length / 2 ** shift)
+    this.scanned = new Uint32Array(this.rows)
+    this.accessed = new Uint32Array(this.rows)
+    this.top = new Int32Array(this.rows)
+    for (let i = 0; i < node.length; i++) this.top[i >>> shift] += toptier[node[i]]
+  }
+
+  /**
+   * kscand's walk went over the PTEs of pages [from, to) and left `flags` as it found them:
+   * a valid folio's PG_idle is clear after the walk iff its Accessed bit was set
+   * (docs/spec/kscand-v3.md §7.6).
+   */
+  visit(flags: Uint8Array, from: number, to: number): void {
+    const { shift, scanned, accessed } = this
+    for (let i = from; i < to; i++) {
+      if ((flags[i] & (PG_IDLE | PG_INVALID)) === 0) accessed[i >>> shift]++
+    }
+    for (let r = from >>> shift; from < to; r++) {
+      const end = Math.min(to, (r + 1) << shift)
+      scanned[r] += end - from
+      from = end
+    }
+  }
+}
+
 /** First mapping address; VMAs follow at 2 MiB-aligned addresses with a 2 MiB gap. */
 export const MMAP_BASE = 0x7f0000000000
 const VMA_ALIGN = 2 * 1024 * 1024
@@ -158,6 +201,8 @@ export class MmStruct {
   readonly quality = new MmQuality()
   /** kswapd's clock hand in this mm. */
   kswapdHand = 0
+  /** Counts by rows of pages for an observer, or null (PageBins). */
+  bins: PageBins | null = null
 
   constructor(
     /** The hashed pointer printed as mm=%p. */

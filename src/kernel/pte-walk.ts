@@ -191,6 +191,7 @@ export function walkPtes(
     if (visited < n) break // nr_to_scan ran out
   }
   mm.rng[0] = rng
+  mm.bins?.visit(flags, first, i)
   out[W_VISITED] = i - first
   out[W_TOP] = top
   // Every slow-tier page is counted once, as accessed or as idle.
