@@ -13,7 +13,9 @@ import type { Kernel } from '../kernel/kernel.ts'
 import type { Scenario } from '../schemas/scenario.ts'
 import type { SysfsFile } from '../sysfs/file.ts'
 import { applyCommand, target } from './commands.ts'
+import { HeatmapRecorder } from './heatmap.ts'
 import { ScenarioError } from './load.ts'
+import { reportHtml, type Tunable } from './report.ts'
 import { Series } from './series.ts'
 import { type ProcessResult, processResult, type Summary, summary } from './summary.ts'
 import { TraceFile } from './trace.ts'
@@ -150,18 +152,63 @@ export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunResul
   }
 }
 
-/** Runs the scenario into `dir`: summary.json, series.csv and, if asked, the trace. */
+/** Series rows a run takes at most, when its length is known. */
+const samplesOf = (s: Scenario) =>
+  s.duration_ms === 'until_budgets_spent'
+    ? null
+    : Math.floor(s.duration_ms / s.record.series_interval_ms) + 1
+
+/** The writable files' text (tunables and quirks), by path. */
+const tunableTexts = (files: readonly SysfsFile[]) =>
+  new Map(files.filter((f) => f.mode === 0o644).map((f) => [f.path, f.show().trimEnd()]))
+
+/**
+ * Runs the scenario into `dir`: summary.json, series.csv, report.html and, if asked, the
+ * trace.
+ */
 export function runInto(
   scenario: Scenario,
   dir: string,
   onProgress?: (p: Progress) => void,
 ): RunResult & { written: string[] } {
   mkdirSync(dir, { recursive: true })
-  const result = runScenario(scenario, { traceDir: dir, onProgress })
+  // Set at boot, which runScenario() does before anything else.
+  const booted = {} as { heatmaps: HeatmapRecorder; tunables: Map<string, string> }
+  const result = runScenario(scenario, {
+    traceDir: dir,
+    onProgress,
+    onBoot: (kernel, files) => {
+      booted.heatmaps = new HeatmapRecorder(kernel, samplesOf(scenario))
+      booted.tunables = tunableTexts(files)
+    },
+    onSample: () => booted.heatmaps.sample(),
+  })
+  const atEnd = tunableTexts(result.files)
+  const tunables: Tunable[] = [...atEnd].map(([path, at_end]) => ({
+    path,
+    at_boot: booted.tunables.get(path) ?? '',
+    at_end,
+  }))
   const summaryPath = join(dir, 'summary.json')
   const seriesPath = join(dir, 'series.csv')
+  const reportPath = join(dir, 'report.html')
   writeFileSync(summaryPath, `${JSON.stringify(result.summary, null, 2)}\n`)
   writeFileSync(seriesPath, result.series.csv())
-  const written = [summaryPath, seriesPath, ...(result.tracePath ? [result.tracePath] : [])]
+  writeFileSync(
+    reportPath,
+    reportHtml({
+      scenario,
+      summary: result.summary,
+      series: { columns: result.series.columns(), rows: result.series.table() },
+      heatmaps: booted.heatmaps.result(),
+      tunables,
+    }),
+  )
+  const written = [
+    summaryPath,
+    seriesPath,
+    reportPath,
+    ...(result.tracePath ? [result.tracePath] : []),
+  ]
   return { ...result, written }
 }

@@ -190,3 +190,15 @@ export async function step(page: Page, ms: number): Promise<void> {
   const { stats } = await waitForBody(page, (d) => Number(d.now) >= target, `t = ${target} ms`)
   await waitForBody(page, (d) => Number(d.stats) > Number(stats), 'a stats message')
 }
+
+/**
+ * No network for the page from now on: the browser context is offline and every request but
+ * one for a file:// URL fails (a page opened from disk, as report.html is).
+ */
+export async function offline(page: Page): Promise<void> {
+  const context = page.context()
+  await context.setOffline(true)
+  await context.route('**/*', (route) =>
+    route.request().url().startsWith('file:') ? route.continue() : route.abort(),
+  )
+}
