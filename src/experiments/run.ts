@@ -207,8 +207,8 @@ export function runInto(
   const written = [
     summaryPath,
     seriesPath,
-    reportPath,
     ...(result.tracePath ? [result.tracePath] : []),
+    reportPath,
   ]
   return { ...result, written }
 }
