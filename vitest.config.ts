@@ -13,6 +13,7 @@ const PROCESS_TESTS = [
   'test/daemon/lifecycle.test.ts',
   'test/deploy/prometheus-live.test.ts',
   'test/public/dashboard.test.ts',
+  'test/experiments/report-browser.test.ts',
 ]
 
 export default defineConfig({
