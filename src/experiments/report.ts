@@ -1,7 +1,7 @@
 /**
- * report.html: one self-contained page of a run, written beside summary.json (docs/experiments.md
- * §4). Nothing in it loads from anywhere: the styles, uPlot (node_modules/uplot) and the page's
- * script (public/report/) are inlined, the data is a JSON block. It shows the summary table,
+ * report.html (docs/experiments.md §4): one self-contained page of a run, written beside
+ * summary.json. Nothing in it loads from anywhere: the styles, uPlot (node_modules/uplot) and
+ * the page's script (public/report/) are inlined, the data is a JSON block. It shows the summary table,
  * the dashboard's series as charts over virtual time, a heatmap per process (heatmap.ts), the
  * tunables and quirks at boot and at the end, the scenario as it ran, and the vmstat counters.
  *

@@ -179,3 +179,12 @@ describe('the summary tables', () => {
     )
   })
 })
+
+describe('the README', () => {
+  it('shows the screenshot of a report that npm run report-screenshot writes', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    expect(readme).toContain('](docs/report.png)')
+    const png = readFileSync(new URL('../../docs/report.png', import.meta.url))
+    expect(png.subarray(1, 4).toString()).toBe('PNG')
+  })
+})
