@@ -7,8 +7,8 @@
  * columns and spans twice as many intervals from then on. Three panels:
  * - the true access rate: the workload model's mean accesses per second of a page of the row
  *   (the ground truth kscand never sees), at the column's end;
- * - kscand's verdicts: of the row's pages its walks visited during the column, the share whose
- *   Accessed bit it found set;
+ * - kscand's verdicts: of the row's pages its walks went over during the column, the share whose
+ *   Accessed bit they found set (counted on every stride-th page: PageBins);
  * - placement: the share of the row's pages on a top-tier node, at the column's end.
  * The kernel keeps the per-row counts (PageBins in src/kernel/mm.ts), so a column costs a
  * number of rows, not pages; the rate is recomputed over the pages only when the workload's
@@ -35,7 +35,10 @@ export interface Column {
   readonly rate: Float64Array
   /** Share of pages on a top-tier node. */
   readonly top: Float64Array
-  /** Page visits by kscand's walks, and of those the ones that found the Accessed bit set. */
+  /**
+   * Visits by kscand's walks of the row's sampled pages (PageBins.stride), and of those the
+   * ones that found the Accessed bit set.
+   */
   readonly scanned: Float64Array
   readonly accessed: Float64Array
 }

@@ -27,10 +27,10 @@ function machine(): Kernel {
     comm: 'gups',
     size: 64 * MiB,
     policy: { mode: 'bind', nodes: [2] },
-    workload: { pattern: 'hotset', hotFraction: 0.25, hotAccessFraction: 0.9 },
-    accessRate: 1e6,
+    workload: { pattern: 'hotset', hot_fraction: 0.25, hot_access_fraction: 0.9 },
+    access_rate: 1e6,
   })
-  k.exec({ comm: 'tiny', size: 40 * 4096, workload: { pattern: 'uniform' }, accessRate: 100 })
+  k.exec({ comm: 'tiny', size: 40 * 4096, workload: { pattern: 'uniform' }, access_rate: 100 })
   return k
 }
 
@@ -61,6 +61,9 @@ describe('heatmap rows', () => {
     expect(gups.mm.nrPages).toBe(16384)
     expect(b.rows).toBe(128)
     expect(2 ** b.shift * b.rows).toBe(gups.mm.nrPages)
+    // Rows of 128 pages: every 8th page's Accessed bit counted; a row a page for tiny.
+    expect(b.stride).toBe(8)
+    expect(tiny.mm.bins!.stride).toBe(1)
     // An mm of fewer pages than rows: a row a page.
     expect(tiny.mm.bins!.rows).toBe(40)
     expect(tiny.mm.bins!.shift).toBe(0)
@@ -83,6 +86,33 @@ describe('heatmap rows', () => {
     for (let i = 0; i < mm.nrPages; i++) top[i >>> b.shift] += k.machine.toptier[mm.node[i]]
     expect(Array.from(b.top)).toEqual(top)
     expect(top.reduce((a, v) => a + v, 0)).toBeGreaterThan(0)
+  })
+})
+
+describe("the kernel's verdict counts", () => {
+  it('count, per row, the pages whose Accessed bit a walk found set', () => {
+    const k = boot()
+    const pid = k.exec({ comm: 'idle', size: 256 * 4096, workload: { pattern: 'idle' } }).pid
+    k.recordPageBins(HEATMAP_ROWS)
+    const b = k.process(pid).mm.bins!
+    expect(b.shift).toBe(1)
+    const walked = () => b.scanned.reduce((a, v) => a + v, 0)
+    const untilWalked = (pages: number) => {
+      for (let t = k.now; walked() < pages && t < 600_000; t += 50) k.run(t)
+      expect(walked()).toBe(pages)
+    }
+    // The first scan finds every page young from its fault.
+    untilWalked(256)
+    expect(b.accessed.reduce((a, v) => a + v, 0)).toBe(256)
+    b.scanned.fill(0)
+    b.accessed.fill(0)
+    // An idle workload touches nothing: only the pages touched now are young at the next scan.
+    const base = k.process(pid).mm.vmas[0].start
+    for (const page of [0, 5, 200]) k.touch(pid, base + page * 4096)
+    untilWalked(256)
+    const rows = Array.from(b.accessed)
+    expect(rows.reduce((a, v) => a + v, 0)).toBe(3)
+    expect([rows[0], rows[2], rows[100]]).toEqual([1, 1, 1])
   })
 })
 

@@ -23,7 +23,7 @@ machine:
     - comm: gups
       size: ${32 * MiB}
       policy: { mode: bind, nodes: [2] }
-      workload: { pattern: hotset, hotFraction: 0.25 }
+      workload: { pattern: hotset, hot_fraction: 0.25 }
 timeline:
   - at_ms: 4000
     do: spawn

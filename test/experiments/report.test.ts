@@ -36,7 +36,7 @@ machine:
     - comm: gups
       size: ${32 * MiB}
       policy: { mode: bind, nodes: [2] }
-      workload: { pattern: hotset, hotFraction: 0.25 }
+      workload: { pattern: hotset, hot_fraction: 0.25 }
 timeline:
   - { at_ms: 2000, do: write, path: /sys/kernel/mm/kscand/scan_sleep_ms, value: 40 }
 duration_ms: 6000
