@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { loadScenario } from '../src/experiments/load.ts'
 import { runInto } from '../src/experiments/run.ts'
-import { offline, openBrowser } from '../test/helpers/browser.ts'
+import { offline, openBrowser, screenshotPage } from '../test/helpers/browser.ts'
 
 const out = process.argv[2] ?? fileURLToPath(new URL('../docs/report.png', import.meta.url))
 const file =
@@ -27,11 +27,7 @@ try {
   await offline(page)
   await page.goto(pathToFileURL(join(dir, 'report.html')).href)
   await page.locator('canvas[data-drawn="1"]').first().waitFor()
-  const height = (await page.evaluate('document.documentElement.scrollHeight')) as number
-  await page.setViewportSize({ width, height })
-  await page.screenshot({ path: out })
-  if (browser.errors.length > 0) throw new Error(`console errors: ${browser.errors.join('; ')}`)
-  process.stdout.write(`wrote ${out}\n`)
+  await screenshotPage(browser, out, width)
 } finally {
   await browser.close()
   rmSync(dir, { recursive: true, force: true })

@@ -12,6 +12,7 @@ import {
   buildDaemon,
   dashboardUrl,
   openBrowser,
+  screenshotPage,
   step,
   waitForBody,
 } from '../test/helpers/browser.ts'
@@ -32,12 +33,7 @@ try {
   // gups's hot pages are promoted by t ≈ 5 s; memcached's and backup's wait behind them.
   for (let t = 0; t < 10_000; t += 250) await step(page, 250)
   await page.locator('#stalls li[data-cause="sticky_slot"]').first().waitFor()
-  // The whole page in one viewport, so that the sticky header stays at the top.
-  const height = (await page.evaluate('document.documentElement.scrollHeight')) as number
-  await page.setViewportSize({ width, height })
-  await page.screenshot({ path: out })
-  if (browser.errors.length > 0) throw new Error(`console errors: ${browser.errors.join('; ')}`)
-  process.stdout.write(`wrote ${out}\n`)
+  await screenshotPage(browser, out, width)
 } finally {
   await browser.close()
   await daemon.close()

@@ -1,38 +1,21 @@
 /**
- * The script of report.html (src/experiments/report.ts inlines it after uPlot): draws the
+ * The script of report.html (src/experiments/report.ts inlines it after uPlot and
+ * public/js/chart-style.js, whose PALETTE, AXIS, compact and fromZero it uses): draws the
  * charts of the series and the heatmaps from the page's JSON block. It fetches nothing, so the
  * page works from disk with no network. Drawn charts are in window.reportCharts (uPlot
  * instances) and each drawn heatmap canvas carries data-drawn="1", for the browser test.
  */
 ;(() => {
   const data = JSON.parse(document.getElementById('report-data').textContent)
-  const PALETTE = ['#4cc9f0', '#f77f00', '#b388eb', '#80ed99', '#f15bb5', '#fee440', '#00bbf9']
   const ABSENT = 255
   const NOT_SCANNED = 254
   const LEVELS = 250
 
-  /** 1234567 → 1.23M */
-  const short = (v) => {
-    if (v === null || v === undefined || Number.isNaN(v)) return '—'
-    const a = Math.abs(v)
-    if (a >= 1e9) return `${+(v / 1e9).toPrecision(3)}G`
-    if (a >= 1e6) return `${+(v / 1e6).toPrecision(3)}M`
-    if (a >= 1e4) return `${+(v / 1e3).toPrecision(3)}k`
-    return `${+v.toPrecision(4)}`
-  }
   const FORMATS = {
-    count: short,
+    count: compact,
     percent: (v) => (v === null ? '—' : `${+(v * 100).toFixed(1)}%`),
-    mib: (v) => (v === null ? '—' : `${short(v / 1048576)} MiB`),
+    mib: (v) => (v === null ? '—' : `${compact(v / 1048576)} MiB`),
   }
-  const AXIS = {
-    stroke: '#8b98a9',
-    grid: { stroke: 'rgba(139, 152, 169, 0.12)', width: 1 },
-    ticks: { stroke: 'rgba(139, 152, 169, 0.25)', width: 1 },
-    font: '11px system-ui, sans-serif',
-    labelFont: '11px system-ui, sans-serif',
-  }
-  const fromZero = (_u, _min, max) => [0, max > 0 ? max * 1.08 : 1]
 
   // ---- charts ------------------------------------------------------------------------------
 
@@ -130,7 +113,7 @@
     if (v === 0) return '0 /s'
     const [lo, hi] = p.rate_log10
     const l = hi > lo ? lo + ((v - 1) / (LEVELS - 1)) * (hi - lo) : hi
-    return `${short(10 ** l)} /s a page`
+    return `${compact(10 ** l)} /s a page`
   }
   const PANELS = [
     { key: 'rate', title: 'true access rate', text: rateText, scale: (p) => p.rate_log10 },
@@ -173,7 +156,7 @@
       title.className = 'panel-title'
       title.textContent =
         panel.key === 'rate' && p.rate_log10
-          ? `${panel.title} (${short(10 ** p.rate_log10[0])} … ${short(10 ** p.rate_log10[1])} /s)`
+          ? `${panel.title} (${compact(10 ** p.rate_log10[0])} … ${compact(10 ** p.rate_log10[1])} /s)`
           : `${panel.title} (0 … 100%)`
       const canvas = document.createElement('canvas')
       canvas.width = WIDTH

@@ -220,7 +220,7 @@ function publicFile(name: string): string {
 
 let assets: { css: string; js: string } | null = null
 
-/** The inlined styles and scripts: uPlot's, then the page's. */
+/** The inlined styles and scripts: uPlot's, the dashboard's chart style, then the page's. */
 function inlined(): { css: string; js: string } {
   if (assets === null) {
     const require = createRequire(import.meta.url)
@@ -228,7 +228,11 @@ function inlined(): { css: string; js: string } {
     assets = {
       css: `${uplot('uPlot.min.css')}\n${publicFile('report/report.css')}`,
       // The banner's address, without its scheme: the page names no URL at all.
-      js: `${uplot('uPlot.iife.min.js').replace('/*! https://', '/*! ')}\n${publicFile('report/report.js')}`,
+      js: [
+        uplot('uPlot.iife.min.js').replace('/*! https://', '/*! '),
+        publicFile('js/chart-style.js').replaceAll('export ', ''),
+        publicFile('report/report.js'),
+      ].join('\n'),
     }
   }
   return assets

@@ -202,3 +202,16 @@ export async function offline(page: Page): Promise<void> {
     route.request().url().startsWith('file:') ? route.continue() : route.abort(),
   )
 }
+
+/**
+ * The whole page in one viewport (a sticky header stays at the top), written to `out`; fails
+ * if the page logged an error.
+ */
+export async function screenshotPage(browser: Browser, out: string, width: number): Promise<void> {
+  const { page } = browser
+  const height = (await page.evaluate('document.documentElement.scrollHeight')) as number
+  await page.setViewportSize({ width, height })
+  await page.screenshot({ path: out })
+  if (browser.errors.length > 0) throw new Error(`console errors: ${browser.errors.join('; ')}`)
+  process.stdout.write(`wrote ${out}\n`)
+}
