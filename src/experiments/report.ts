@@ -133,7 +133,7 @@ export interface ChartSpec {
   readonly series: readonly { column: string; label: string; dash?: boolean; right?: boolean }[]
 }
 
-/** The dashboard's charts (public/index.html), from the series' columns. */
+/** The dashboard's charts (public/index.html) of the series' columns. */
 export function chartSpecs(columns: readonly string[]): ChartSpec[] {
   const procs = [
     ...new Set(columns.filter((c) => c.endsWith(':top_pages')).map((c) => c.slice(0, -10))),
@@ -141,7 +141,7 @@ export function chartSpecs(columns: readonly string[]): ChartSpec[] {
   const perProcess = (column: string, dash: boolean, right: boolean) =>
     procs.map((p) => ({ column: `${p}:${column}`, label: `${p} ${column}`, dash, right }))
   const nodes = columns.filter((c) => /^node\d+_free_pages$/.test(c))
-  return [
+  const charts: ChartSpec[] = [
     {
       id: 'rates',
       title: 'Promotions, demotions, hint faults and migration failures per virtual second',
@@ -190,6 +190,8 @@ export function chartSpecs(columns: readonly string[]): ChartSpec[] {
       series: nodes.map((c) => ({ column: c, label: c.replace('_free_pages', '') })),
     },
   ]
+  // Only what the series has.
+  return charts.map((c) => ({ ...c, series: c.series.filter((x) => columns.includes(x.column)) }))
 }
 
 /** The series as the charts get them: the charted columns, at most REPORT_SERIES_ROWS rows. */

@@ -163,6 +163,20 @@ describe('heatmap columns', () => {
   })
 })
 
+describe('heatmap processes', () => {
+  it('beyond the bound have none, and are named', () => {
+    const k = machine()
+    const rec = new HeatmapRecorder(k, 3, { rows: HEATMAP_ROWS, columns: 4, processes: 1 })
+    for (const t of [0, 1000, 2000]) {
+      k.run(t)
+      rec.sample()
+    }
+    const h = rec.result()
+    expect(h.processes.map((p) => p.comm)).toEqual(['gups'])
+    expect(h.left_out).toEqual(['tiny:1001'])
+  })
+})
+
 describe('heatmaps are deterministic', () => {
   it('the same seed gives the same heatmaps, and recording them changes nothing', () => {
     const a = record(machine(), 20_000, 1000, false)

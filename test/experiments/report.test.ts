@@ -11,7 +11,13 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runCommand } from '../../src/experiments/cli.ts'
 import { loadScenario, parseScenario } from '../../src/experiments/load.ts'
-import { kthreadTable, summaryTable } from '../../src/experiments/report.ts'
+import {
+  chartData,
+  chartSpecs,
+  kthreadTable,
+  REPORT_SERIES_ROWS,
+  summaryTable,
+} from '../../src/experiments/report.ts'
 import type { Summary } from '../../src/experiments/summary.ts'
 import { MiB } from '../../src/kernel/constants.ts'
 import { SMALL } from '../helpers/kernel.ts'
@@ -124,6 +130,26 @@ describe('report.html', () => {
 
   it('is the same bytes for the same scenario and seed', () => {
     expect(readFileSync(join(run().out, 'report.html'), 'utf8')).toBe(html)
+  })
+})
+
+describe('the charts of a long run', () => {
+  it('get at most REPORT_SERIES_ROWS rows of the series: every k-th and the last', () => {
+    const columns = ['time_s', 'promotions_per_s', 'app:1000:top_pages', 'app:1000:hit_ratio']
+    const rows = Array.from({ length: 9001 }, (_, i) => [i, i * 2, i * 3, null])
+    const { columns: charted, rows: kept } = chartData({ columns, rows }, chartSpecs(columns))
+    expect(charted).toEqual([
+      'time_s',
+      'promotions_per_s',
+      'app:1000:top_pages',
+      'app:1000:hit_ratio',
+    ])
+    expect(kept.length).toBeLessThanOrEqual(REPORT_SERIES_ROWS + 1)
+    expect(kept.slice(0, 2)).toEqual([
+      [0, 0, 0, null],
+      [5, 10, 15, null],
+    ])
+    expect(kept.at(-1)).toEqual([9000, 18000, 27000, null])
   })
 })
 
