@@ -6,6 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { TRACEFS } from '../src/events/tracefs.ts'
 import { auditWrite } from '../src/http/audit.ts'
 import { HttpError } from '../src/http/errors.ts'
 import { BODY_LIMIT } from '../src/http/limits.ts'
@@ -65,6 +66,7 @@ export function serveFile(app: App, f: SysfsFile, docs: FileDocs): void {
     return
   }
   const w = docs.write
+  const traced = f.path.startsWith(`${TRACEFS}/`)
   const route = (method: 'PUT' | 'POST' | ('PUT' | 'POST')[], operationId?: string) =>
     app.route({
       method,
@@ -86,7 +88,9 @@ export function serveFile(app: App, f: SysfsFile, docs: FileDocs): void {
         const old = f.show()
         if (w.ifMatch) checkIfMatch(req, old)
         write(text)
-        auditWrite(app.kernel, req, f.path, old.trimEnd(), f.show().trimEnd())
+        // tracefs chooses what is observed, not what is simulated: not recorded (recording.ts).
+        const command = traced ? null : { do: 'write' as const, path: f.path, value: text }
+        auditWrite(app.kernel, req, f.path, old.trimEnd(), f.show().trimEnd(), command)
         show(req, reply)
       },
     })

@@ -78,7 +78,10 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     (req, reply) => {
       const p = kernel.exec(req.body)
-      auditWrite(kernel, req, '/processes', '-', describeProcess(p))
+      auditWrite(kernel, req, '/processes', '-', describeProcess(p), {
+        do: 'spawn',
+        spec: req.body,
+      })
       const d = processDetail(kernel, p)
       reply.code(201).header('location', `/processes/${p.pid}`)
       sendRepresentation(req, reply, `${p.pid}\n`, () => d)
@@ -131,7 +134,10 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
       // An exit cannot be undone: the state file forgets the process first (persist.ts).
       await app.persistence?.saveAsync(p)
       kernel.exit(p.pid)
-      auditWrite(kernel, req, `/processes/${p.pid}`, describeProcess(p), 'exited')
+      auditWrite(kernel, req, `/processes/${p.pid}`, describeProcess(p), 'exited', {
+        do: 'exit',
+        process: p.pid,
+      })
       sendRepresentation(req, reply, `${p.pid}: exited\n`, () => ({ pid: p.pid, exited: true }))
     },
   )
@@ -155,7 +161,10 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
     (req, reply) => {
       const parent = lookupProcess(kernel, req.params.pid)
       const child = kernel.fork(parent.pid)
-      auditWrite(kernel, req, `/processes/${parent.pid}/fork`, '-', describeProcess(child))
+      auditWrite(kernel, req, `/processes/${parent.pid}/fork`, '-', describeProcess(child), {
+        do: 'fork',
+        process: parent.pid,
+      })
       reply.code(201).header('location', `/processes/${child.pid}`)
       const d = processDetail(kernel, child)
       sendRepresentation(req, reply, `${child.pid}\n`, () => d)
@@ -183,8 +192,15 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     (req, reply) => {
-      const { result, written } = prctl(kernel, lookupProcess(kernel, req.params.pid), req.body)
-      if (written) auditWrite(kernel, req, written.path, written.old, written.next)
+      const p = lookupProcess(kernel, req.params.pid)
+      const { result, written } = prctl(kernel, p, req.body)
+      if (written) {
+        auditWrite(kernel, req, written.path, written.old, written.next, {
+          do: 'prctl',
+          process: p.pid,
+          ...req.body,
+        })
+      }
       sendRepresentation(req, reply, `${result}\n`, () => ({ result }))
     },
   )

@@ -1,17 +1,22 @@
 /**
- * Simulated time: read the clock, change mode and speed, step N virtual ms, and the history
- * of what the dashboard charts.
+ * Simulated time: read the clock, change mode and speed, step N virtual ms; the history
+ * of what the dashboard charts; and the session so far as a scenario (GET /sim/scenario,
+ * src/http/recording.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { stringify as toYaml } from 'yaml'
+import { z } from 'zod'
 import { QueueFullError } from '../src/host/queue.ts'
 import type { RunnerStatus, SimRunner } from '../src/host/runner.ts'
 import { auditWrite } from '../src/http/audit.ts'
 import { HttpError } from '../src/http/errors.ts'
 import { BODY_LIMIT } from '../src/http/limits.ts'
+import { acceptQuality } from '../src/http/negotiate.ts'
 import { columns, keyValueText, sendRepresentation } from '../src/http/representation.ts'
 import { errors, textOrJson } from '../src/schemas/common.ts'
 import { History } from '../src/schemas/history.ts'
+import { Scenario } from '../src/schemas/scenario.ts'
 import { SimStatus, SimStep, SimUpdate } from '../src/schemas/sim.ts'
 import { historyJson, historyRows } from '../src/views/history.ts'
 
@@ -94,7 +99,7 @@ export const simRoutes: FastifyPluginAsyncZod = async (app) => {
       const { mode, speed } = req.body
       if (speed !== undefined) runner.setSpeed(speed)
       if (mode !== undefined) runner.setMode(mode)
-      auditWrite(kernel, req, '/sim', old, setting(runner))
+      auditWrite(kernel, req, '/sim', old, setting(runner), null)
       sendStatus(req, reply)
     },
   )
@@ -131,7 +136,7 @@ export const simRoutes: FastifyPluginAsyncZod = async (app) => {
         throw new HttpError('EAGAIN', `steps queued (STEP_QUEUE): ${err.message}`, 503)
       }
       const after = `now=${kernel.now}${end === 'done' ? '' : ` (${end})`}`
-      auditWrite(kernel, req, '/sim/step', `now=${before}`, after)
+      auditWrite(kernel, req, '/sim/step', `now=${before}`, after, null)
       if (end !== 'done') {
         reply.header('retry-after', STEP_RETRY_AFTER_S)
         const why = end === 'closed' ? 'the daemon is shutting down' : 'the client went away'
@@ -142,6 +147,49 @@ export const simRoutes: FastifyPluginAsyncZod = async (app) => {
         )
       }
       sendStatus(req, reply)
+    },
+  )
+
+  app.get(
+    '/sim/scenario',
+    {
+      schema: {
+        tags: ['sim'],
+        operationId: 'getSimScenario',
+        summary: 'The session from boot to now as a scenario file, for `kscand-sim run`',
+        description:
+          'Seed, the machine booted, every accepted command with its virtual time, ' +
+          'duration_ms = now and the enabled events as record.trace; run headless it gives ' +
+          'the same trace (docs/experiments.md "Record and replay"). YAML unless Accept ' +
+          'prefers JSON; Content-Disposition names the file. 409 when there is no such ' +
+          'scenario (a restored state file, the clock at 0), 413 when the commands outgrew ' +
+          'RECORD_BYTES.',
+        response: {
+          200: {
+            description: 'the scenario',
+            content: {
+              'application/yaml': { schema: z.string() },
+              'application/json': { schema: Scenario },
+            },
+          },
+          ...errors(409, 413),
+        },
+      },
+    },
+    (req, reply) => {
+      const scenario = app.recording.scenario(kernel)
+      const accept = req.headers.accept ?? '*/*'
+      const json =
+        acceptQuality(accept, 'application/json') > acceptQuality(accept, 'application/yaml')
+      reply
+        .header('vary', 'Accept')
+        .header('cache-control', 'no-store')
+        .header(
+          'content-disposition',
+          `attachment; filename="kscand-sim-session.${json ? 'json' : 'yaml'}"`,
+        )
+      if (json) reply.type('application/json; charset=utf-8').send(scenario)
+      else reply.type('application/yaml; charset=utf-8').send(toYaml(scenario))
     },
   )
 }

@@ -103,7 +103,12 @@ export const threadRoutes: FastifyPluginAsyncZod = async (app) => {
         const thread = threadJson(kernel.thread(name))
         const done = action === 'start' ? 'started' : 'stopped'
         const message = changed ? done : `already ${action === 'start' ? 'running' : 'stopped'}`
-        if (changed) auditWrite(kernel, req, `/threads/${name}`, before, thread.state)
+        if (changed) {
+          auditWrite(kernel, req, `/threads/${name}`, before, thread.state, {
+            do: action,
+            thread: name,
+          })
+        }
         sendRepresentation(req, reply, `${name}: ${message}\n`, () => ({
           thread,
           changed,

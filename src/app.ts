@@ -32,6 +32,7 @@ import { HttpError, sendError, toHttpError } from './http/errors.ts'
 import { BODY_LIMIT } from './http/limits.ts'
 import { trackMethods } from './http/methods.ts'
 import { openapiTransform, openapiTransformObject, swaggerDocument } from './http/openapi.ts'
+import { type BootDescription, Recording } from './http/recording.ts'
 import type { Kernel } from './kernel/kernel.ts'
 import { type EventStreamOptions, eventStream } from './plugins/events.ts'
 import { type OpsOptions, ops } from './plugins/ops.ts'
@@ -52,6 +53,11 @@ export interface AppOptions {
   readonly browsers?: BrowserPolicy
   /** GET /events and tracefs: ring size, slow-consumer policy, per-address cap. */
   readonly events?: EventStreamOptions
+  /**
+   * What the daemon booted, for GET /sim/scenario (http/recording.ts); absent: the session
+   * cannot be given as a scenario. `maxBytes`: RECORD_BYTES.
+   */
+  readonly recording?: { readonly boot: BootDescription; readonly maxBytes?: number }
   /** Production: security headers, limits, overload shedding, metrics, probes, state file. */
   readonly ops?: OpsOptions
 }
@@ -78,6 +84,11 @@ export const app = fp(appPlugin, { name: 'kscand-sim' })
 
 async function appPlugin(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   const production = opts.ops
+  // On the root instance: the state file's hooks (ops) take back what a failed save undoes.
+  fastify.decorate(
+    'recording',
+    new Recording(opts.recording?.boot ?? null, opts.recording?.maxBytes),
+  )
   if (production) {
     // First, so that its hooks apply to every route. The probes and /metrics answer with
     // fastify's own error handling, outside the control plane's conventions, under the

@@ -22,7 +22,7 @@ import { Lifecycle } from './daemon/lifecycle.ts'
 import { loggerOptions, RequestLog } from './daemon/logger.ts'
 import { EXIT, installShutdown } from './daemon/shutdown.ts'
 import { VERSION } from './daemon/version.ts'
-import { type Booted, boot } from './host/boot.ts'
+import { type Booted, boot, type MachineConfig } from './host/boot.ts'
 import { SimRunner } from './host/runner.ts'
 import { clientErrorHandler, frameworkErrors } from './http/errors.ts'
 import { Metrics } from './metrics/metrics.ts'
@@ -34,6 +34,7 @@ function die(message: string, code: number): never {
 
 let config: Config
 let booted: Booted
+let machine: MachineConfig
 try {
   const cli = parseCommandLine(process.argv.slice(2))
   if (cli.help || cli.version) {
@@ -41,9 +42,10 @@ try {
     process.exit(EXIT.ok)
   }
   config = loadConfig(process.env)
+  machine = loadMachineConfig(config.CONFIG_FILE)
   booted = boot({
     seed: config.SEED,
-    machine: loadMachineConfig(config.CONFIG_FILE),
+    machine,
     machineSource: config.CONFIG_FILE ? `config file ${config.CONFIG_FILE}` : 'demo machine',
     stateFile: config.STATE_FILE,
     onCorrupt: config.STATE_FILE_ON_CORRUPT,
@@ -89,6 +91,14 @@ await server.register(app, {
   token: config.KSCAND_SIM_TOKEN,
   readToken: config.KSCAND_SIM_READ_TOKEN,
   browsers,
+  recording: {
+    boot: {
+      seed: config.SEED,
+      machine,
+      restored: booted.state === 'restored',
+    },
+    maxBytes: config.RECORD_BYTES,
+  },
   events: { ringCapacity: config.RING_SIZE, maxStreamsPerAddress: config.MAX_STREAMS_PER_ADDRESS },
   ops: {
     lifecycle,

@@ -17,6 +17,7 @@ import { type MachineConfig, machineConfig } from '../host/boot.ts'
 import { DEFAULT_WRITE_QUEUE } from '../host/persist.ts'
 import { DEFAULT_STEP_QUEUE } from '../host/runner.ts'
 import { type BrowserPolicy, parseHost } from '../http/browsers.ts'
+import { DEFAULT_RECORD_BYTES } from '../http/recording.ts'
 import { MAX_PROCESSES, MAX_VMAS } from '../kernel/constants.ts'
 import {
   HISTORY_PROCESSES_DEFAULT,
@@ -161,6 +162,12 @@ const Env = z.object({
   STEP_QUEUE: integer(1, 1024)
     .default(DEFAULT_STEP_QUEUE)
     .describe('POST /sim/step requests running or waiting, at most; beyond: 503 EAGAIN.'),
+  RECORD_BYTES: integer(0, 64 * 1024 * 1024)
+    .default(DEFAULT_RECORD_BYTES)
+    .describe(
+      'Bytes (as JSON) of accepted commands kept for GET /sim/scenario; past it the ' +
+        'recording stops and GET /sim/scenario answers 413.',
+    ),
   METRICS_MAX_PROCESSES: integer(0, MAX_PROCESSES)
     .default(DEFAULT_METRICS_MAX_PROCESSES)
     .describe('Processes (lowest pids) with per-process metrics; the rest are only counted.'),

@@ -14,7 +14,7 @@
  * effect, so a retry does not duplicate it, and the writes after it (which save the state
  * as the file already holds it) succeed. Undone are tunables (the old value is written
  * back), thread start/stop, new processes (they exit; the pid they took is not reused) and
- * prctl scales. An exit cannot be undone, so `DELETE /processes/:pid` saves the state
+ * prctl scales, and the write's entry in the session's recording (http/recording.ts). An exit cannot be undone, so `DELETE /processes/:pid` saves the state
  * without the process first (`saveWithout`) and applies the exit only once that is durable.
  *
  * Limits: exec and fork are refused with E2BIG when the process's record would not fit in
@@ -24,6 +24,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpError } from '../http/errors.ts'
 import { isWrite } from '../http/is-write.ts'
+import type { Mark } from '../http/recording.ts'
 import { KernelError } from '../kernel/errors.ts'
 import type { Kernel } from '../kernel/kernel.ts'
 import type { Process } from '../kernel/mm.ts'
@@ -223,7 +224,10 @@ export function persistWrites(
   maxQueued = DEFAULT_WRITE_QUEUE,
 ): void {
   const queue = new BoundedQueue(maxQueued)
-  const held = new WeakMap<FastifyRequest, { release: () => void; before: Before }>()
+  const held = new WeakMap<
+    FastifyRequest,
+    { release: () => void; before: Before; recorded: Mark }
+  >()
   const locked = (req: FastifyRequest) =>
     isWrite(req.method) && req.routeOptions.config.unsaved !== true
 
@@ -241,7 +245,11 @@ export function persistWrites(
         503,
       )
     }
-    held.set(req, { release, before: persistence.snapshot() })
+    held.set(req, {
+      release,
+      before: persistence.snapshot(),
+      recorded: req.server.recording.mark(),
+    })
   })
   fastify.addHook('onSend', async (req, reply, payload) => {
     const h = held.get(req)
@@ -256,6 +264,7 @@ export function persistWrites(
       } catch (err) {
         req.log.error({ err }, 'state file save failed: the write is undone')
         persistence.rollback(h.before)
+        req.server.recording.restore(h.recorded)
         throw err
       }
       return payload

@@ -2,11 +2,21 @@
  * Every accepted write is logged by pino (path, old → new, client) and emitted as a
  * `sysfs:sysfs_write` trace event. The writer shows up in the trace as pid 0 with comm
  * `http`: the simulated kernel has no process for the HTTP client, and pid 0 is what ftrace
- * prints for work done outside any task. Tokens never reach this log.
+ * prints for work done outside any task. Tokens never reach this log. A write that changes
+ * the simulation is also recorded (`command`, recording.ts) with its virtual time, for GET
+ * /sim/scenario; the clock's own writes pass null.
  */
 import type { FastifyRequest } from 'fastify'
 import type { Kernel } from '../kernel/kernel.ts'
 import { EV } from '../kernel/trace.ts'
+import type { Recordable, Recording } from './recording.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The session's accepted commands (recording.ts), decorated by app.ts. */
+    recording: Recording
+  }
+}
 
 export const WRITER_PID = 0
 export const WRITER_COMM = 'http'
@@ -17,8 +27,10 @@ export function auditWrite(
   path: string,
   old: string,
   next: string,
+  command: Recordable | null,
 ): void {
   req.log.info({ path, old, new: next, client: req.ip }, 'write accepted')
+  if (command) req.server.recording.record(kernel.now, command)
   traceWrite(kernel, path, old, next)
 }
 
