@@ -55,6 +55,16 @@ describe('a failed save', () => {
     expect((await call(`${u}/processes`, 'POST', tinyProcess('retried'))).status).toBe(201)
     expect(saved(stateFile)?.tunables[SLEEP]).toBe('77')
     expect(saved(stateFile)?.processes.map((p) => p.spec.comm)).toEqual(['app', 'retried'])
+
+    // The session's recording kept only what was acknowledged (GET /sim/scenario).
+    const scenario = await call(`${u}/sim/scenario`, 'GET')
+    expect(scenario.status).toBe(200)
+    expect(
+      scenario.body.timeline.map((c: { do: string; path?: string }) => [c.do, c.path]),
+    ).toEqual([
+      ['write', SLEEP],
+      ['spawn', undefined],
+    ])
   })
 })
 
