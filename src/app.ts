@@ -20,6 +20,7 @@ import { healthRoutes } from '../routes/health.ts'
 import { metricsRoutes } from '../routes/metrics.ts'
 import { procRoutes } from '../routes/proc.ts'
 import { processRoutes } from '../routes/processes.ts'
+import { reportsRoutes } from '../routes/reports.ts'
 import { simRoutes } from '../routes/sim.ts'
 import { sysfsRoutes } from '../routes/sysfs.ts'
 import { threadRoutes } from '../routes/threads.ts'
@@ -58,6 +59,8 @@ export interface AppOptions {
    * cannot be given as a scenario. `maxBytes`: RECORD_BYTES.
    */
   readonly recording?: { readonly boot: BootDescription; readonly maxBytes?: number }
+  /** REPORTS_DIR: where `kscand-sim run` wrote the runs GET /sim/reports lists; absent: none. */
+  readonly reportsDir?: string
   /** Production: security headers, limits, overload shedding, metrics, probes, state file. */
   readonly ops?: OpsOptions
 }
@@ -168,6 +171,7 @@ async function controlPlane(fastify: FastifyInstance, opts: AppOptions): Promise
     await api.register(threadRoutes)
     await api.register(processRoutes)
     await api.register(simRoutes)
+    await api.register(reportsRoutes, { dir: opts.reportsDir })
     const events = opts.events ?? {}
     await api.register(eventStream, events)
     const hub = api.events

@@ -91,6 +91,7 @@ await server.register(app, {
   token: config.KSCAND_SIM_TOKEN,
   readToken: config.KSCAND_SIM_READ_TOKEN,
   browsers,
+  reportsDir: config.REPORTS_DIR,
   recording: {
     boot: {
       seed: config.SEED,

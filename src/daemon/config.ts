@@ -141,6 +141,13 @@ const Env = z.object({
     .min(1)
     .optional()
     .describe('JSON file describing the machine: topology, processes, boot-time tunables.'),
+  REPORTS_DIR: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined)
+    .describe(
+      'Folder of `kscand-sim run --out` folders the dashboard lists (GET /sim/reports); unset: none.',
+    ),
   STATE_FILE: z
     .string()
     .optional()
