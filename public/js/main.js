@@ -6,7 +6,8 @@
  * threads, the NUMA balancing mode and hot thresholds, and every process as GET /processes/PID
  * shows it (occupancy, quality, scan, migration and NUMA balancing state); events bring what changed in between: thread starts and stops, and
  * every write anyone makes (`sysfs:sysfs_write`: sysfs files, time, threads, processes).
- * The page reads nothing else while it runs: only GET /sim after each snapshot.
+ * The page reads nothing else while it runs: only GET /sim after each snapshot, and GET
+ * /sim/reports once at load and on the Experiments panel's Refresh (experiments.js).
  *
  * The charts draw the daemon's history: the snapshot's (from the oldest second it keeps, so a
  * page opened late shows the past at once), then the seconds each `stats` adds.
@@ -17,6 +18,7 @@
 import { api, auth } from './api.js'
 import { compact, PALETTE, TimeChart } from './charts.js'
 import { bytes, el, PAGE, secs, setText } from './dom.js'
+import { experimentsPanel } from './experiments.js'
 import { NumabCard } from './numab.js'
 import { NodeList, ProcessTable, spawnForm } from './processes.js'
 import { StallBanner } from './stalls.js'
@@ -415,3 +417,4 @@ requestAnimationFrame(function frame() {
 })
 main.start()
 tail.start()
+experimentsPanel({ state: $('reports-state'), list: $('reports'), refresh: $('reports-refresh') })

@@ -19,6 +19,7 @@ import { type RunMode, SimRunner } from '../../src/host/runner.ts'
 import { type BrowserPolicy, LOOPBACK_POLICY } from '../../src/http/browsers.ts'
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../../src/kernel/demo.ts'
 import { Kernel } from '../../src/kernel/kernel.ts'
+import { DEFAULT_TOPOLOGY } from '../../src/kernel/machine.ts'
 import { Metrics } from '../../src/metrics/metrics.ts'
 import { appServer } from './app.ts'
 
@@ -94,6 +95,8 @@ export interface DaemonOptions {
   readonly statsMs?: number
   /** The write token, if writes need one. */
   readonly token?: string
+  /** REPORTS_DIR: the runs the Experiments panel lists. */
+  readonly reportsDir?: string
 }
 
 /** The demo machine served as server.ts serves it, built but not yet listening. */
@@ -116,6 +119,15 @@ export async function buildDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     runner,
     token: opts.token,
     browsers: BROWSERS,
+    reportsDir: opts.reportsDir,
+    // The demo machine as server.ts boots it without CONFIG_FILE: GET /sim/scenario states it.
+    recording: {
+      boot: {
+        seed: DEMO_CONFIG.seed as number,
+        machine: { topology: DEFAULT_TOPOLOGY, processes: DEMO_PROCESSES, tunables: {} },
+        restored: false,
+      },
+    },
     events: { statsMs: opts.statsMs },
     ops: {
       lifecycle,

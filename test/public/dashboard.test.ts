@@ -8,10 +8,16 @@
  * The steps run in order and share one page, as a user would use it.
  */
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse as parseYaml } from 'yaml'
+import { parseScenario } from '../../src/experiments/load.ts'
+import { runInto } from '../../src/experiments/run.ts'
+import { Scenario } from '../../src/schemas/scenario.ts'
 import {
   type Browser,
   bodyData,
@@ -22,6 +28,8 @@ import {
   step as stepPage,
   waitForBody,
 } from '../helpers/browser.ts'
+import { SMALL } from '../helpers/kernel.ts'
+import { SMALL_PROCESS } from '../helpers/process.ts'
 
 const STICKY = '/sys/kernel/mm/kmigrated/quirks/kmigrated_sticky_slot'
 /** The stream's stats interval. */
@@ -39,6 +47,7 @@ let browser: Browser
 let page: Page
 let daemon: Daemon
 let port: number
+let reportsDir: string
 
 const body = () => bodyData(page)
 const tunable = (path: string) => page.locator(`form.tunable[data-path="${path}"]`)
@@ -58,7 +67,18 @@ describe('the README', () => {
 
 describe('the dashboard in Chromium', () => {
   beforeAll(async () => {
-    daemon = await buildDaemon({ mode: 'paused', statsMs: STATS_MS })
+    reportsDir = mkdtempSync(join(tmpdir(), 'kscand-sim-reports-'))
+    runInto(
+      parseScenario(
+        JSON.stringify({
+          machine: { topology: SMALL, processes: [SMALL_PROCESS] },
+          duration_ms: 200,
+        }),
+        'sticky.json',
+      ),
+      join(reportsDir, 'sticky'),
+    )
+    daemon = await buildDaemon({ mode: 'paused', statsMs: STATS_MS, reportsDir })
     port = await daemon.listen()
     browser = await openBrowser()
     page = browser.page
@@ -68,6 +88,7 @@ describe('the dashboard in Chromium', () => {
   afterAll(async () => {
     await browser?.close()
     await daemon?.close()
+    rmSync(reportsDir, { recursive: true, force: true })
   })
 
   it('takes the snapshot and subscribes, on a non-localhost origin', async () => {
@@ -254,6 +275,32 @@ describe('the dashboard in Chromium', () => {
     await row.locator('button[data-action="exit"]').click()
     await row.waitFor({ state: 'detached', ...WAIT })
     expect(daemon.kernel.processList().map((p) => p.pid)).not.toContain(pid)
+  })
+
+  it('has an Experiments panel: the session downloads as a scenario, the runs are listed', async () => {
+    const panel = page.locator('#experiments')
+    await expect.poll(() => panel.locator('#reports li').count(), WAIT).toBe(1)
+    const run = panel.locator('#reports li[data-name="sticky"]')
+    expect(
+      await run.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href'))),
+    ).toEqual(['/sim/reports/sticky/summary.json'])
+    const href = await panel.locator('#scenario-download').getAttribute('href')
+    expect(href).toBe('/sim/scenario')
+    // The link as the page's origin fetches it: the session so far, spawn and exit included.
+    const got = await page.evaluate(async (url) => {
+      const res = await fetch(url)
+      return {
+        status: res.status,
+        disposition: res.headers.get('content-disposition'),
+        text: await res.text(),
+      }
+    }, href as string)
+    expect(got.status).toBe(200)
+    expect(got.disposition).toBe('attachment; filename="kscand-sim-session.yaml"')
+    const scenario = Scenario.parse(parseYaml(got.text))
+    expect(scenario.seed).toBe(42)
+    expect(scenario.duration_ms).toBe(daemon.kernel.now)
+    expect(scenario.timeline.map((c) => c.do)).toEqual(expect.arrayContaining(['spawn', 'exit']))
   })
 
   it('shows NUMA balancing beside kscand: the mode, hint faults/s, thresholds, time to finish', async () => {
