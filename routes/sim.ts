@@ -160,7 +160,7 @@ export const simRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           'Seed, the machine booted, every accepted command with its virtual time, ' +
           'duration_ms = now and the enabled events as record.trace; run headless it gives ' +
-          'the same trace (docs/experiments.md "Record and replay"). YAML unless Accept ' +
+          'the same trace (docs/experiments.md §7). YAML unless Accept ' +
           'prefers JSON; Content-Disposition names the file. 409 when there is no such ' +
           'scenario (a restored state file, the clock at 0), 413 when the commands outgrew ' +
           'RECORD_BYTES.',

@@ -1,5 +1,5 @@
 /**
- * The reports the dashboard shows (docs/experiments.md "From the dashboard"): the folders
+ * The reports the dashboard shows (docs/experiments.md §8): the folders
  * `kscand-sim run` wrote under REPORTS_DIR, each with its summary.json and, when written,
  * report.html. Read-only and bounded: at most MAX_SCANNED entries of the folder are looked
  * at, at most MAX_REPORTS listed (the newest), only real folders and regular files (no

@@ -1,5 +1,5 @@
 /**
- * The session's recording, for GET /sim/scenario (docs/experiments.md "Record and replay"):
+ * The session's recording, for GET /sim/scenario (docs/experiments.md §7):
  * every accepted state-changing command, with the virtual ms it was applied at, as a
  * scenario's timeline command (schemas/scenario.ts). `auditWrite` records it, so whatever
  * is audited is recorded, and a write the state file could not keep is taken back with it

@@ -1,5 +1,5 @@
 /**
- * Record and replay (docs/experiments.md "Record and replay"): a live session driven over
+ * Record and replay (docs/experiments.md §7): a live session driven over
  * HTTP — accepted commands between steps of the virtual clock, rejected ones that change
  * nothing — gives GET /sim/scenario, and `kscand-sim run`'s runner replays that scenario
  * into the same trace, byte for byte.

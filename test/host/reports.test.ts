@@ -1,5 +1,5 @@
 /**
- * GET /sim/reports and its files (docs/experiments.md "From the dashboard"): the runs
+ * GET /sim/reports and its files (docs/experiments.md §8): the runs
  * `kscand-sim run` wrote under REPORTS_DIR, newest first, served read-only; names that are
  * not a run folder's, links and paths out of the folder answer 404 or 400.
  */
