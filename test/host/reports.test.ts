@@ -3,7 +3,7 @@
  * `kscand-sim run` wrote under REPORTS_DIR, newest first, served read-only; names that are
  * not a run folder's, links and paths out of the folder answer 404 or 400.
  */
-import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseScenario } from '../../src/experiments/load.ts'
@@ -52,6 +52,8 @@ describe('GET /sim/reports', () => {
     run(reports, 'older')
     run(reports, 'newer')
     writeFileSync(join(reports, 'newer', 'report.html'), '<!doctype html><p>report</p>\n')
+    // A run folder without its report (an older kscand-sim wrote none).
+    rmSync(join(reports, 'older', 'report.html'))
     utimesSync(join(reports, 'older', 'summary.json'), new Date(1e12), new Date(1e12))
     mkdirSync(join(reports, 'broken'))
     writeFileSync(join(reports, 'broken', 'summary.json'), '{not json')
@@ -91,6 +93,7 @@ describe('GET /sim/reports', () => {
   it('reaches nothing outside REPORTS_DIR', async () => {
     const reports = dir()
     run(reports, 'a')
+    rmSync(join(reports, 'a', 'report.html'))
     const outside = dir()
     run(outside, 'elsewhere')
     symlinkSync(join(outside, 'elsewhere'), join(reports, 'linked'))
