@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `kscand-sim` command (package.json "bin"): `kscand-sim run SCENARIO [--out DIR]` runs a
- * scenario headless (src/experiments/cli.ts); anything else is the daemon (src/server.ts:
- * `--help`, `--version`, or serve). From a checkout the TypeScript sources run through tsx
+ * scenario headless and `kscand-sim merge` gathers a sweep's shards (src/experiments/cli.ts);
+ * anything else is the daemon (src/server.ts: `--help`, `--version`, or serve). From a checkout the TypeScript sources run through tsx
  * (a dependency `npm ci` installs), so no build step is needed; a built tree (dist/, as the
  * image has) runs its JavaScript.
  */
@@ -20,13 +20,13 @@ if (fromSource) {
   register()
 }
 
+const io = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() }
 if (command === 'run') {
   const { runCommand } = await import(`${base}/experiments/cli.${ext}`)
-  process.exitCode = runCommand(rest, {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    cwd: process.cwd(),
-  })
+  process.exitCode = await runCommand(rest, io)
+} else if (command === 'merge') {
+  const { mergeCommand } = await import(`${base}/experiments/cli.${ext}`)
+  process.exitCode = mergeCommand(rest, io)
 } else {
   await import(`${base}/server.${ext}`)
 }

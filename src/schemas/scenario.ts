@@ -15,6 +15,23 @@ export const MAX_DURATION_MS = 864_000_000
 /** Default cap of a run that lasts until every budget is spent (one virtual hour). */
 export const DEFAULT_LIMIT_MS = 3_600_000
 export const MAX_TIMELINE = 10_000
+/** A matrix has at most this many keys, and its cartesian product at most MAX_CELLS cells. */
+export const MAX_MATRIX_KEYS = 8
+export const MAX_CELLS = 256
+
+/**
+ * The promoters a matrix's `policy` key switches between (docs/experiments.md §5): the NUMA
+ * balancing mode (/proc/sys/kernel/numa_balancing) and kscand's scan (scan_enabled).
+ */
+export const POLICIES = {
+  kscand: { numa_balancing: 0, kscand: 1 },
+  numab1: { numa_balancing: 1, kscand: 0 },
+  numab2: { numa_balancing: 2, kscand: 0 },
+  'numab1+kscand': { numa_balancing: 1, kscand: 1 },
+  'numab2+kscand': { numa_balancing: 2, kscand: 1 },
+  off: { numa_balancing: 0, kscand: 0 },
+} as const
+export type Policy = keyof typeof POLICIES
 
 /** The events a trace may keep, as perf names them. */
 export const TRACE_EVENTS = EVENTS.map((e) => `${e.system}:${e.name}`) as [string, ...string[]]
@@ -63,6 +80,77 @@ export const Command = z
 
 export type Command = z.infer<typeof Command>
 
+/** A matrix value: it appears in the cell's id (`key=value`), so no `,` or `=` in it. */
+const MatrixValue = z.union([
+  z
+    .string()
+    .min(1)
+    .max(64)
+    .refine((v) => !v.includes(',') && !v.includes('='), 'no , or = in a matrix value'),
+  z.number(),
+  z.boolean(),
+])
+
+const MatrixValues = <T extends z.ZodType>(value: T) => z.array(value).min(1).max(MAX_CELLS)
+
+export const Matrix = z
+  .object({
+    policy: MatrixValues(z.enum(Object.keys(POLICIES) as [Policy, ...Policy[]]))
+      .optional()
+      .describe('promoters: numa_balancing mode and kscand scan_enabled (docs/experiments.md §5)'),
+    seed: MatrixValues(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 32 - 1),
+    )
+      .optional()
+      .describe("the kernel's seed, in place of the scenario's"),
+  })
+  .catchall(MatrixValues(MatrixValue))
+  .describe(
+    'a sweep: each key a list of values, the cells their cartesian product (the first key ' +
+      'varying slowest). Keys: policy, seed, or a writable sysfs/procfs file by its path ' +
+      '(/sys/kernel/mm/kscand/scan_sleep_ms) or a unique tail of it with . for / ' +
+      '(scan_sleep_ms, quirks.kmigrated_sticky_slot), set at boot as machine.tunables',
+  )
+  .superRefine((m, ctx) => {
+    const keys = Object.keys(m)
+    if (keys.length === 0) ctx.addIssue({ code: 'custom', message: 'a matrix needs a key' })
+    if (keys.length > MAX_MATRIX_KEYS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [keys[MAX_MATRIX_KEYS]],
+        message: `a matrix has at most ${MAX_MATRIX_KEYS} keys`,
+      })
+    }
+    let cells = 1
+    for (const key of keys) {
+      const values = (m[key] ?? []) as unknown[]
+      values.forEach((v, i) => {
+        const first = values.indexOf(v)
+        if (first !== i) {
+          ctx.addIssue({ code: 'custom', path: [key, i], message: `${v} is also [${first}]` })
+        }
+      })
+      cells *= values.length
+      if (cells > MAX_CELLS) {
+        const sizes = keys.map((k) => ((m[k] ?? []) as unknown[]).length)
+        const total = sizes.reduce((a, n) => a * n, 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `the matrix has ${sizes.join(' × ')} = ${total} cells; at most ${MAX_CELLS}`,
+        })
+        return
+      }
+    }
+  })
+  .meta({ id: 'ScenarioMatrix' })
+
+export type Matrix = z.infer<typeof Matrix>
+
 export const Scenario = z
   .strictObject({
     name: z
@@ -88,6 +176,7 @@ export const Scenario = z
       .max(4096)
       .optional()
       .describe('instead of machine: a config file (JSON), relative to the scenario file'),
+    matrix: Matrix.optional(),
     timeline: z.array(Command).max(MAX_TIMELINE).default([]).describe('commands, by at_ms'),
     duration_ms: z
       .union([VirtualMs.positive(), z.literal('until_budgets_spent')])

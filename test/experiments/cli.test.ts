@@ -103,11 +103,11 @@ describe('kscand-sim run', () => {
     expect(r).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' })
   })
 
-  it('redraws one progress line on a terminal', () => {
+  it('redraws one progress line on a terminal', async () => {
     const cwd = dir()
     writeFileSync(join(cwd, 'tiny.yaml'), TINY)
     let err = ''
-    const code = runCommand(['tiny.yaml', '--out', 'o'], {
+    const code = await runCommand(['tiny.yaml', '--out', 'o'], {
       cwd,
       stdout: { write: () => true },
       stderr: { isTTY: true, write: (s: string) => (err += s) },
