@@ -46,6 +46,8 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 # Code and dependencies stay root's: the node user can read them, not change them.
 COPY --from=build /app/dist ./dist
 COPY public ./public
+# bin/kscand-sim.js: `kscand-sim run`/`merge` on the built tree (deploy/kubernetes/ runs sweeps).
+COPY bin ./bin
 USER node
 VOLUME ["/var/lib/kscand-sim"]
 EXPOSE 8080
