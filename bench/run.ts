@@ -2,7 +2,7 @@
  * npm run bench: every suite, one table. Each figure is shown with a baseline measured in the
  * same run. Load stays on 127.0.0.1 and every loop is bounded in count and time.
  * `npm run bench -- kernel` runs one suite (`walk`, `kernel`, `http`, `events`, `state`, `globs`,
- * `experiments`).
+ * `experiments`, `sweep`).
  */
 import { eventsSuite } from './events.bench.ts'
 import { experimentsSuite } from './experiments.bench.ts'
@@ -10,6 +10,7 @@ import { globsSuite } from './globs.bench.ts'
 import { httpSuite } from './http.bench.ts'
 import { kernelSuite, walkSuite } from './kernel.bench.ts'
 import { stateSuite } from './state.bench.ts'
+import { sweepSuite } from './sweep.bench.ts'
 import { type BenchRow, type BenchSuite, renderTable } from './table.ts'
 
 const suites: Record<string, BenchSuite> = {
@@ -20,6 +21,7 @@ const suites: Record<string, BenchSuite> = {
   state: stateSuite,
   globs: globsSuite,
   experiments: experimentsSuite,
+  sweep: sweepSuite,
 }
 
 const only = process.argv.slice(2)

@@ -20,7 +20,7 @@ export const MAX_MATRIX_KEYS = 8
 export const MAX_CELLS = 256
 
 /**
- * The promoters a matrix's `policy` key switches between (docs/experiments.md §5): the NUMA
+ * The promoters a matrix's `policy` key switches between (docs/experiments.md §7): the NUMA
  * balancing mode (/proc/sys/kernel/numa_balancing) and kscand's scan (scan_enabled).
  */
 export const POLICIES = {
@@ -97,7 +97,7 @@ export const Matrix = z
   .object({
     policy: MatrixValues(z.enum(Object.keys(POLICIES) as [Policy, ...Policy[]]))
       .optional()
-      .describe('promoters: numa_balancing mode and kscand scan_enabled (docs/experiments.md §5)'),
+      .describe('promoters: numa_balancing mode and kscand scan_enabled (docs/experiments.md §7)'),
     seed: MatrixValues(
       z
         .number()
