@@ -386,7 +386,7 @@ export function helpText(): string {
   return (
     'Usage: kscand-sim [--help | --version]\n' +
     `       ${USAGE.replace('Usage: ', '').trimEnd()}\n` +
-    'The second form runs a scenario headless (docs/experiments.md).\n\n' +
+    'The other forms run a scenario headless and merge the shards of a sweep (docs/experiments.md).\n\n' +
     'Serves a simulated kscand/kmigrated machine over HTTP. Configured by environment\n' +
     'variables and an optional JSON config file (CONFIG_FILE).\n\n' +
     'Environment variables:\n' +

@@ -2,8 +2,8 @@
  * A scenario's matrix (docs/experiments.md §7) expanded into its cells: the cartesian product
  * of the keys' values, the first key varying slowest, each value in the order written. A cell
  * is the base scenario with its values set at boot: a file key (a writable sysfs/procfs path,
- * or a unique tail of one with `.` for `/`) and `policy` (numa_balancing and kscand's
- * scan_enabled) become machine.tunables, applied as the daemon's config file applies them,
+ * or a unique tail of one with `.` for `/`) and `policy` (numa_balancing, and kscand's
+ * scan_enabled 0 when kscand is not in it) become machine.tunables, applied as the daemon's config file applies them,
  * before the boot's processes start; `seed` replaces the seed. A cell is thus a plain
  * scenario, written beside its outputs as scenario.json, and `kscand-sim run` of that file
  * gives the same outputs. Every value is tried on a probe kernel first, so a bad one is one
@@ -33,8 +33,8 @@ export interface Cell {
   readonly scenario: Scenario
 }
 
-/** The tunables a key's value sets, by path. */
-type Setter = (v: Value) => Record<string, Value>
+/** The tunables a key's value sets, by path; undefined: the boot's default, not written. */
+type Setter = (v: Value) => Record<string, Value | undefined>
 
 /** The writable file a key names: its path, or the one path ending in the key's tail. */
 function resolveFile(key: string, writable: readonly string[], fail: (why: string) => never) {
@@ -71,9 +71,11 @@ export function expandMatrix(scenario: Scenario & { matrix: Matrix }, source: st
       owner.set(p, key)
     }
     if (key === 'policy') {
+      // kscand scans from boot: a policy with it leaves scan_enabled unwritten (a write of 1
+      // would wake kscand at once), one without it writes 0.
       return (v) => {
         const p = POLICIES[v as Policy]
-        return { [NUMA_BALANCING]: p.numa_balancing, [SCAN_ENABLED]: p.kscand }
+        return { [NUMA_BALANCING]: p.numa_balancing, [SCAN_ENABLED]: p.kscand ? undefined : 0 }
       }
     }
     const file = probe.find((f) => f.path === paths[0])!
@@ -97,8 +99,13 @@ export function expandMatrix(scenario: Scenario & { matrix: Matrix }, source: st
       rest = Math.floor(rest / keys[k][1].length)
     }
     const values = keys.map(([key, vs], k) => [key, vs[picks[k]]] as const)
-    const tunables = { ...base.machine.tunables }
-    for (const [k, [, v]] of values.entries()) Object.assign(tunables, setters[k](v))
+    const tunables: Record<string, Value> = { ...base.machine.tunables }
+    for (const [k, [, v]] of values.entries()) {
+      for (const [path, set] of Object.entries(setters[k](v))) {
+        if (set === undefined) delete tunables[path]
+        else tunables[path] = set
+      }
+    }
     const seed = values.find(([key]) => key === 'seed')?.[1] as number | undefined
     const id = values.map(([key, v]) => `${key}=${v}`).join(',')
     cells.push({

@@ -21,7 +21,8 @@ export const MAX_CELLS = 256
 
 /**
  * The promoters a matrix's `policy` key switches between (docs/experiments.md §7): the NUMA
- * balancing mode (/proc/sys/kernel/numa_balancing) and kscand's scan (scan_enabled).
+ * balancing mode (/proc/sys/kernel/numa_balancing) and kscand's scan (on from boot, or
+ * scan_enabled 0).
  */
 export const POLICIES = {
   kscand: { numa_balancing: 0, kscand: 1 },

@@ -8,13 +8,14 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { POLICIES, runPolicy } from '../../scripts/compare-promoters.ts'
 import { mergeCommand, runCommand } from '../../src/experiments/cli.ts'
 import { loadScenario, parseScenario } from '../../src/experiments/load.ts'
 import { expandMatrix, parseShard, shardCells } from '../../src/experiments/matrix.ts'
-import { runInto } from '../../src/experiments/run.ts'
+import { runInto, runScenario } from '../../src/experiments/run.ts'
 import { mergeSweeps, runSweep } from '../../src/experiments/sweep.ts'
 import { SMALL } from '../helpers/kernel.ts'
-import { SMALL_PROCESS, tempDirs } from '../helpers/process.ts'
+import { ROOT, SMALL_PROCESS, tempDirs } from '../helpers/process.ts'
 
 const tmp = tempDirs()
 
@@ -106,6 +107,37 @@ describe('a matrix', () => {
     expect(seeds[0].scenario.machine.tunables).toMatchObject({
       '/sys/kernel/mm/kmigrated/quirks/kmigrated_sticky_slot': 0,
     })
+  })
+
+  it("leaves kscand's scan as booted under a policy with kscand, and turns it off without", () => {
+    const s = scenario({
+      ...BASE,
+      machine: { ...BASE.machine, tunables: { '/sys/kernel/mm/kscand/scan_enabled': 0 } },
+      matrix: { policy: ['numab1+kscand', 'numab1'] },
+    })
+    const [both, numab1] = expandMatrix({ ...s, matrix: s.matrix! }, 'sweep.json')
+    expect(both.scenario.machine.tunables).toEqual({ '/proc/sys/kernel/numa_balancing': 1 })
+    expect(numab1.scenario.machine.tunables).toEqual({
+      '/sys/kernel/mm/kscand/scan_enabled': 0,
+      '/proc/sys/kernel/numa_balancing': 1,
+    })
+  })
+
+  it("gives npm run compare's times for its policies on the abench machine", () => {
+    const s = loadScenario(join(ROOT, 'examples/abench.yaml'))
+    const cells = expandMatrix({ ...s, matrix: { policy: ['numab1+kscand', 'off'] } }, 'abench')
+    const [withKscand, none] = [POLICIES[2], POLICIES[3]]
+    expect([withKscand.name, none.name]).toEqual(['NUMAB1 + kscand', 'none'])
+    for (const [cell, policy] of [
+      [cells[0], withKscand],
+      [cells[1], none],
+    ] as const) {
+      const { summary } = runScenario(cell.scenario)
+      const [compared] = runPolicy(join(ROOT, 'examples/abench.json'), policy)
+      expect((summary.processes[0].time_to_finish_ms as number) / 1000, cell.id).toBe(
+        compared.seconds,
+      )
+    }
   })
 
   it('is refused in one line naming the key', () => {
