@@ -5,6 +5,7 @@
  * from the cells' summary.json files on disk, so a sweep run whole and one merged from shards
  * give the same bytes.
  */
+import { csvField } from './series.ts'
 import type { ProcessResult, Summary } from './summary.ts'
 
 export interface ComparedCell {
@@ -40,10 +41,7 @@ const PROCESS_COLUMNS = [
 
 type Field = string | number | boolean | null
 
-function csvField(v: Field): string {
-  const s = v === null ? '' : String(v)
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
-}
+const field = (v: Field) => csvField(v === null ? '' : String(v))
 
 /** The kernel threads of the cells, in the order they first appear. */
 const kthreadNames = (cells: readonly ComparedCell[]) => [
@@ -84,7 +82,7 @@ export function comparisonRows(cells: readonly ComparedCell[], keys: readonly st
 
 export function comparisonCsv(cells: readonly ComparedCell[], keys: readonly string[]): string {
   const { header, rows } = comparisonRows(cells, keys)
-  return `${[header, ...rows].map((r) => r.map(csvField).join(',')).join('\n')}\n`
+  return `${[header, ...rows].map((r) => r.map(field).join(',')).join('\n')}\n`
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)

@@ -100,6 +100,7 @@ function cell(v: Cell): string {
   return v === null ? '' : String(v)
 }
 
-function csvField(s: string): string {
+/** A CSV field, RFC 4180-quoted where it needs to be. */
+export function csvField(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SCENARIO_SCHEMA_PATH, scenarioSchema } from '../../scripts/scenario-schema.ts'
 import { loadScenario, parseScenario } from '../../src/experiments/load.ts'
+import { thrownMessage } from '../helpers/process.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'kscand-sim-scenario-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -19,15 +20,7 @@ function file(name: string, text: string): string {
   return path
 }
 
-/** The message of what `fn` throws. */
-function error(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (err) {
-    return (err as Error).message
-  }
-  throw new Error('did not throw')
-}
+const error = thrownMessage
 
 const YAML = `
 seed: 7

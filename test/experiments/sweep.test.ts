@@ -5,7 +5,7 @@
  * files byte for byte; a pool of two workers writes what one job writes; a cell's
  * scenario.json run alone gives the cell's outputs.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { POLICIES, runPolicy } from '../../scripts/compare-promoters.ts'
@@ -15,7 +15,7 @@ import { expandMatrix, parseShard, shardCells } from '../../src/experiments/matr
 import { runInto, runScenario } from '../../src/experiments/run.ts'
 import { mergeSweeps, runSweep } from '../../src/experiments/sweep.ts'
 import { SMALL } from '../helpers/kernel.ts'
-import { ROOT, SMALL_PROCESS, tempDirs } from '../helpers/process.ts'
+import { ROOT, SMALL_PROCESS, tempDirs, thrownMessage } from '../helpers/process.ts'
 
 const tmp = tempDirs()
 
@@ -44,15 +44,7 @@ const withMatrix = (matrix: object) => {
 }
 const cellsOf = (matrix: object) => expandMatrix(withMatrix(matrix), 'sweep.json')
 
-/** The message of what `fn` throws. */
-function error(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (err) {
-    return (err as Error).message
-  }
-  throw new Error('did not throw')
-}
+const error = thrownMessage
 
 /** Every file under `dir`, by path relative to it, with its bytes. */
 function files(dir: string): Record<string, string> {
@@ -204,6 +196,11 @@ describe('shards', () => {
     expect(Object.keys(want).filter((f) => f.endsWith('summary.json'))).toHaveLength(8)
     expect(files(merged)).toEqual(want)
 
+    // The page stands alone: no script, nothing to fetch; a row per cell, linking its summary.
+    const html = want['comparison.html']
+    expect(html).not.toMatch(/<script|https?:|src=/)
+    for (const c of cells) expect(html).toContain(`>${c.id}</a>`)
+    expect(html).toContain(`href="cells/${encodeURI(cells[0].dir)}/summary.json"`)
     const csv = want['comparison.csv'].trimEnd().split('\n')
     expect(csv).toHaveLength(1 + 8)
     expect(csv[0]).toMatch(
@@ -259,10 +256,29 @@ describe('the pool', () => {
   })
 })
 
+describe('a refused command in a cell', () => {
+  it('stops the pool and reaches the command line as its one line', async () => {
+    const cwd = tmp()
+    writeFileSync(
+      join(cwd, 'bad.json'),
+      JSON.stringify({
+        ...BASE,
+        matrix: { policy: ['kscand', 'off', 'numab2'] },
+        timeline: [{ at_ms: 1000, do: 'stop', thread: 'kswapd0' }],
+      }),
+    )
+    let err = ''
+    const io = { cwd, stdout: { write: () => true }, stderr: { write: (s: string) => (err += s) } }
+    expect(await runCommand(['bad.json', '--jobs', '2'], io)).toBe(2)
+    expect(err.trimEnd().split('\n').at(-1)).toBe(
+      'kscand-sim run: scenario sweep: timeline[0] (stop at 1000 ms): kswapd0 cannot be stopped from userspace',
+    )
+  })
+})
+
 describe('the command line', () => {
   it('runs shards and merges them into the table of the whole run', async () => {
     const cwd = tmp()
-    const { writeFileSync } = await import('node:fs')
     writeFileSync(
       join(cwd, 's.json'),
       JSON.stringify({ ...BASE, matrix: { policy: ['kscand', 'off'] } }),

@@ -241,3 +241,13 @@ export async function buildOps(opts: OpsAppOptions = {}): Promise<OpsApp> {
     },
   }
 }
+
+/** The message of what `fn` throws; fails the test if it does not throw. */
+export function thrownMessage(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    return (err as Error).message
+  }
+  throw new Error('did not throw')
+}
