@@ -52,9 +52,13 @@ function resolveFile(key: string, writable: readonly string[], fail: (why: strin
 /** The cells of a scenario's matrix; `source` names the file in messages. */
 export function expandMatrix(scenario: Scenario & { matrix: Matrix }, source: string): Cell[] {
   const { matrix, ...base } = scenario
-  const probe = sysfsTable(
-    new Kernel({ seed: 0, topology: scenario.machine.topology ?? DEFAULT_TOPOLOGY }),
-  )
+  let kernel: Kernel
+  try {
+    kernel = new Kernel({ seed: 0, topology: scenario.machine.topology ?? DEFAULT_TOPOLOGY })
+  } catch (err) {
+    throw new ScenarioError(`${source}: machine.topology: ${(err as Error).message}`)
+  }
+  const probe = sysfsTable(kernel)
   const writable = probe.filter((f) => f.write).map((f) => f.path)
   const keys = Object.entries(matrix) as [string, Value[]][]
   const owner = new Map<string, string>()

@@ -155,6 +155,14 @@ describe('a matrix', () => {
     expect(error(() => cellsOf({ scan_sleep_ms: [5, 'soon'] }))).toMatch(
       /^sweep\.json: matrix\.scan_sleep_ms\[1\]: soon: /,
     )
+    const noCpus = scenario({
+      ...BASE,
+      machine: { topology: { nodes: [{ capacity: 4096, cpus: false }] } },
+      matrix: { policy: ['off'] },
+    })
+    expect(error(() => expandMatrix({ ...noCpus, matrix: noCpus.matrix! }, 'sweep.json'))).toBe(
+      'sweep.json: machine.topology: the topology needs at least one node with cpus',
+    )
     expect(error(() => cellsOf({ policy: ['off'], numa_balancing: [1] }))).toBe(
       'sweep.json: matrix.numa_balancing: sets /proc/sys/kernel/numa_balancing, as matrix.policy does',
     )
