@@ -1,5 +1,5 @@
 /**
- * A sweep's comparison (docs/experiments.md §7): comparison.csv, one row per cell and process
+ * A sweep's comparison (docs/experiments.md §9): comparison.csv, one row per cell and process
  * with the cell's matrix values and the process's summary metrics, and comparison.html, the
  * same cells side by side in one self-contained page (no script, no network). Both are made
  * from the cells' summary.json files on disk, so a sweep run whole and one merged from shards

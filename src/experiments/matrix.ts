@@ -1,5 +1,5 @@
 /**
- * A scenario's matrix (docs/experiments.md §7) expanded into its cells: the cartesian product
+ * A scenario's matrix (docs/experiments.md §9) expanded into its cells: the cartesian product
  * of the keys' values, the first key varying slowest, each value in the order written. A cell
  * is the base scenario with its values set at boot: a file key (a writable sysfs/procfs path,
  * or a unique tail of one with `.` for `/`) and `policy` (numa_balancing, and kscand's

@@ -1,5 +1,5 @@
 /**
- * A sweep (docs/experiments.md §7): a scenario's matrix cells (matrix.ts) run in the pool
+ * A sweep (docs/experiments.md §9): a scenario's matrix cells (matrix.ts) run in the pool
  * (pool.ts) into DIR/cells/CELL/, then DIR/sweep.json (which cells of which sweep the folder
  * holds) and, when every cell is there, DIR/comparison.csv and comparison.html
  * (comparison.ts). `--shard I/N` runs a slice and writes no comparison; `kscand-sim merge`

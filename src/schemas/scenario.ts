@@ -20,7 +20,7 @@ export const MAX_MATRIX_KEYS = 8
 export const MAX_CELLS = 256
 
 /**
- * The promoters a matrix's `policy` key switches between (docs/experiments.md §7): the NUMA
+ * The promoters a matrix's `policy` key switches between (docs/experiments.md §9): the NUMA
  * balancing mode (/proc/sys/kernel/numa_balancing) and kscand's scan (on from boot, or
  * scan_enabled 0).
  */
@@ -98,7 +98,7 @@ export const Matrix = z
   .object({
     policy: MatrixValues(z.enum(Object.keys(POLICIES) as [Policy, ...Policy[]]))
       .optional()
-      .describe('promoters: numa_balancing mode and kscand scan_enabled (docs/experiments.md §7)'),
+      .describe('promoters: numa_balancing mode and kscand scan_enabled (docs/experiments.md §9)'),
     seed: MatrixValues(
       z
         .number()
