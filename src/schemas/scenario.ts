@@ -30,7 +30,7 @@ export const POLICIES = {
   numab2: { numa_balancing: 2, kscand: 0 },
   'numab1+kscand': { numa_balancing: 1, kscand: 1 },
   'numab2+kscand': { numa_balancing: 2, kscand: 1 },
-  off: { numa_balancing: 0, kscand: 0 },
+  none: { numa_balancing: 0, kscand: 0 },
 } as const
 export type Policy = keyof typeof POLICIES
 

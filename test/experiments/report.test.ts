@@ -50,12 +50,12 @@ record: { series_interval_ms: 500 }
 `
 
 /** Runs SCENARIO with `kscand-sim run` into a fresh folder; returns the folder and stdout. */
-function run(): { out: string; stdout: string } {
+async function run(): Promise<{ out: string; stdout: string }> {
   const cwd = dir()
   writeFileSync(join(cwd, 'reported.yaml'), SCENARIO)
   let stdout = ''
   let stderr = ''
-  const code = runCommand(['reported.yaml', '--out', 'out'], {
+  const code = await runCommand(['reported.yaml', '--out', 'out'], {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
     cwd,
@@ -75,8 +75,10 @@ const dataOf = (html: string) =>
 
 const fromHtml = (s: string) => s.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)))
 
+const firstRun = await run()
+
 describe('report.html', () => {
-  const { out, stdout } = run()
+  const { out, stdout } = firstRun
   const html = readFileSync(join(out, 'report.html'), 'utf8')
 
   it('is written beside summary.json and named on stdout', () => {
@@ -128,8 +130,8 @@ describe('report.html', () => {
     expect(data.heatmaps.ends_s).toHaveLength(12)
   })
 
-  it('is the same bytes for the same scenario and seed', () => {
-    expect(readFileSync(join(run().out, 'report.html'), 'utf8')).toBe(html)
+  it('is the same bytes for the same scenario and seed', async () => {
+    expect(readFileSync(join((await run()).out, 'report.html'), 'utf8')).toBe(html)
   })
 })
 

@@ -117,7 +117,7 @@ describe('a matrix', () => {
 
   it("gives npm run compare's times for its policies on the abench machine", () => {
     const s = loadScenario(join(ROOT, 'examples/abench.yaml'))
-    const cells = expandMatrix({ ...s, matrix: { policy: ['numab1+kscand', 'off'] } }, 'abench')
+    const cells = expandMatrix({ ...s, matrix: { policy: ['numab1+kscand', 'none'] } }, 'abench')
     const [withKscand, none] = [POLICIES[2], POLICIES[3]]
     expect([withKscand.name, none.name]).toEqual(['NUMAB1 + kscand', 'none'])
     for (const [cell, policy] of [
@@ -134,7 +134,7 @@ describe('a matrix', () => {
 
   it('is refused in one line naming the key', () => {
     const big = {
-      policy: ['kscand', 'off'],
+      policy: ['kscand', 'none'],
       scan_sleep_ms: Array.from({ length: 200 }, (_, i) => i),
     }
     expect(error(() => withMatrix(big))).toBe(
@@ -158,12 +158,12 @@ describe('a matrix', () => {
     const noCpus = scenario({
       ...BASE,
       machine: { topology: { nodes: [{ capacity: 4096, cpus: false }] } },
-      matrix: { policy: ['off'] },
+      matrix: { policy: ['none'] },
     })
     expect(error(() => expandMatrix({ ...noCpus, matrix: noCpus.matrix! }, 'sweep.json'))).toBe(
       'sweep.json: machine.topology: the topology needs at least one node with cpus',
     )
-    expect(error(() => cellsOf({ policy: ['off'], numa_balancing: [1] }))).toBe(
+    expect(error(() => cellsOf({ policy: ['none'], numa_balancing: [1] }))).toBe(
       'sweep.json: matrix.numa_balancing: sets /proc/sys/kernel/numa_balancing, as matrix.policy does',
     )
   })
@@ -223,7 +223,7 @@ describe('shards', () => {
   })
 
   it('merge only a whole sweep, each cell once', async () => {
-    const s = withMatrix({ policy: ['kscand', 'off'] })
+    const s = withMatrix({ policy: ['kscand', 'none'] })
     const cells = expandMatrix(s, 'sweep.json')
     const a = tmp()
     const b = tmp()
@@ -243,7 +243,7 @@ describe('shards', () => {
 
 describe('the pool', () => {
   it('with two workers writes what one job writes; a cell alone gives the same', async () => {
-    const s = withMatrix({ policy: ['kscand', 'numab1+kscand', 'off'] })
+    const s = withMatrix({ policy: ['kscand', 'numab1+kscand', 'none'] })
     const cells = expandMatrix(s, 'sweep.json')
     const one = tmp()
     const two = tmp()
@@ -255,11 +255,11 @@ describe('the pool', () => {
     expect(files(two)).toEqual(want)
 
     // The cell's scenario.json, run as a scenario of its own.
-    const cellDir = join(one, 'cells', 'policy=off')
+    const cellDir = join(one, 'cells', 'policy=none')
     const alone = tmp()
     runInto(loadScenario(join(cellDir, 'scenario.json')), alone)
     for (const f of ['summary.json', 'series.csv', 'trace.txt']) {
-      expect(readFileSync(join(alone, f), 'utf8'), f).toBe(want[`cells/policy=off/${f}`])
+      expect(readFileSync(join(alone, f), 'utf8'), f).toBe(want[`cells/policy=none/${f}`])
     }
   })
 })
@@ -271,7 +271,7 @@ describe('a refused command in a cell', () => {
       join(cwd, 'bad.json'),
       JSON.stringify({
         ...BASE,
-        matrix: { policy: ['kscand', 'off', 'numab2'] },
+        matrix: { policy: ['kscand', 'none', 'numab2'] },
         timeline: [{ at_ms: 1000, do: 'stop', thread: 'kswapd0' }],
       }),
     )
@@ -289,7 +289,7 @@ describe('the command line', () => {
     const cwd = tmp()
     writeFileSync(
       join(cwd, 's.json'),
-      JSON.stringify({ ...BASE, matrix: { policy: ['kscand', 'off'] } }),
+      JSON.stringify({ ...BASE, matrix: { policy: ['kscand', 'none'] } }),
     )
     let out = ''
     let err = ''
