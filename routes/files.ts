@@ -2,7 +2,8 @@
  * The routes of one file of the table (src/sysfs/table.ts), sysfs and tracefs alike: GET
  * reads it as `cat` shows it (or JSON), PUT and POST write it as `echo` would (writable
  * files, behind the write guard), and a write to a read-only file answers 403 EACCES. What
- * differs between the trees is only how the OpenAPI document describes them.
+ * differs between the trees is only how the OpenAPI document describes them. And the
+ * listing of a directory of either tree.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
@@ -10,9 +11,10 @@ import { TRACEFS } from '../src/events/tracefs.ts'
 import { auditWrite } from '../src/http/audit.ts'
 import { HttpError } from '../src/http/errors.ts'
 import { BODY_LIMIT } from '../src/http/limits.ts'
+import { operationId } from '../src/http/openapi.ts'
 import { checkIfMatch, sendRepresentation } from '../src/http/representation.ts'
 import { type ErrorStatus, errors, textOrJson } from '../src/schemas/common.ts'
-import { fileJson, IfMatch, writeBody } from '../src/schemas/sysfs.ts'
+import { Directory, fileJson, IfMatch, writeBody } from '../src/schemas/sysfs.ts'
 import { formatMode, type SysfsFile } from '../src/sysfs/file.ts'
 import { writtenText } from '../src/sysfs/written.ts'
 
@@ -85,16 +87,72 @@ export function serveFile(app: App, f: SysfsFile, docs: FileDocs): void {
       },
       handler: (req, reply) => {
         const text = writtenText(req.body)
-        const old = f.show()
-        if (w.ifMatch) checkIfMatch(req, old)
-        write(text)
+        if (w.ifMatch) checkIfMatch(req, f.show())
+        const brief = f.brief ?? f.show
+        const old = brief()
+        write(text, req.method === 'POST')
         // tracefs chooses what is observed, not what is simulated: not recorded (recording.ts).
         const command = traced ? null : { do: 'write' as const, path: f.path, value: text }
-        auditWrite(app.kernel, req, f.path, old.trimEnd(), f.show().trimEnd(), command)
+        auditWrite(app.kernel, req, f.path, old.trimEnd(), brief().trimEnd(), command)
         show(req, reply)
       },
     })
   // PUT and POST are one operation unless each has an id of its own.
   if (!w.operationIds) route(['PUT', 'POST'])
   else for (const m of ['PUT', 'POST'] as const) route(m, w.operationIds[m])
+}
+
+/**
+ * GET of a directory: the names of its files and subdirectories, one per line as `ls`
+ * prints them (sorted); as JSON, each file with its value, mode and doc.
+ */
+export function serveDirectory(
+  app: App,
+  dir: string,
+  names: Iterable<string>,
+  byPath: ReadonlyMap<string, SysfsFile>,
+  tag: string,
+): void {
+  const sorted = [...names].sort()
+  const entries = () =>
+    sorted.map((name) => {
+      const f = byPath.get(`${dir}/${name}`)
+      return f
+        ? {
+            name,
+            type: 'file' as const,
+            mode: formatMode(f.mode),
+            value: f.json(),
+            doc: f.doc,
+            extension: f.extension,
+          }
+        : { name, type: 'dir' as const }
+    })
+  const text = sorted.map((n) => `${n}\n`).join('')
+  const handler = (req: FastifyRequest, reply: FastifyReply) => {
+    // The tag covers the files' values, which the JSON listing carries.
+    const state = sorted
+      .map((n) => {
+        const f = byPath.get(`${dir}/${n}`)
+        return f ? (f.brief ?? f.show)() : n
+      })
+      .join('')
+    sendRepresentation(req, reply, text, () => ({ path: dir, entries: entries() }), state)
+  }
+  app.get(
+    dir,
+    {
+      schema: {
+        tags: [tag],
+        operationId: operationId('list', dir),
+        summary: `List ${dir}`,
+        description:
+          'Names of the files and subdirectories, one per line as `ls` prints them; as ' +
+          'JSON, each file with its value, mode and doc.',
+        response: { 200: textOrJson(Directory, 'the directory listing') },
+      },
+    },
+    handler,
+  )
+  app.get(`${dir}/`, { schema: { hide: true } }, handler)
 }

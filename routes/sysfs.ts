@@ -3,16 +3,11 @@
  * route per file and directory, PUT and POST on writable files. Writes take the body as curl
  * sends it, or JSON `{"value": …}`, and answer with the new value.
  */
-import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { HttpError } from '../src/http/errors.ts'
 import { operationId } from '../src/http/openapi.ts'
-import { sendRepresentation } from '../src/http/representation.ts'
-import { textOrJson } from '../src/schemas/common.ts'
-import { Directory } from '../src/schemas/sysfs.ts'
-import { formatMode } from '../src/sysfs/file.ts'
 import { sysfsDirectories } from '../src/sysfs/table.ts'
-import { serveFile } from './files.ts'
+import { serveDirectory, serveFile } from './files.ts'
 
 const firstSentence = (doc: string) => doc.split(/(?<=\.)\s/)[0]
 
@@ -51,42 +46,6 @@ export const sysfsRoutes: FastifyPluginAsyncZod = async (app) => {
   for (const [dir, names] of sysfsDirectories(files)) {
     // /proc lists the processes too: routes/proc.ts serves it.
     if (dir === '/proc') continue
-    const sorted = [...names].sort()
-    const entries = () =>
-      sorted.map((name) => {
-        const f = byPath.get(`${dir}/${name}`)
-        return f
-          ? {
-              name,
-              type: 'file' as const,
-              mode: formatMode(f.mode),
-              value: f.json(),
-              doc: f.doc,
-              extension: f.extension,
-            }
-          : { name, type: 'dir' as const }
-      })
-    const text = sorted.map((n) => `${n}\n`).join('')
-    const handler = (req: FastifyRequest, reply: Parameters<typeof sendRepresentation>[1]) => {
-      // The tag covers the files' values, which the JSON listing carries.
-      const state = sorted.map((n) => byPath.get(`${dir}/${n}`)?.show() ?? n).join('')
-      sendRepresentation(req, reply, text, () => ({ path: dir, entries: entries() }), state)
-    }
-    app.get(
-      dir,
-      {
-        schema: {
-          tags: [dir.startsWith('/proc/') ? 'proc' : 'sysfs'],
-          operationId: operationId('list', dir),
-          summary: `List ${dir}`,
-          description:
-            'Names of the files and subdirectories, one per line as `ls` prints them; as ' +
-            'JSON, each file with its value, mode and doc.',
-          response: { 200: textOrJson(Directory, 'the directory listing') },
-        },
-      },
-      handler,
-    )
-    app.get(`${dir}/`, { schema: { hide: true } }, handler)
+    serveDirectory(app, dir, names, byPath, dir.startsWith('/proc/') ? 'proc' : 'sysfs')
   }
 }

@@ -1,13 +1,14 @@
 /**
  * tracefs over HTTP, at /sys/kernel/tracing: trace_pipe (a consuming stream for `curl -N`),
- * and the files of src/events/tracefs.ts (tracing_on, buffer_size_kb, per_cpu/cpu0/stats,
- * the enable files), served by the same routes as sysfs files (files.ts).
+ * the files of src/events/tracefs.ts (trace, set_event, the enable files, …), served by the
+ * same routes as sysfs files (files.ts), and the listing of every tracefs directory.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { EventHub } from '../src/events/hub.ts'
-import { TRACEFS, tracefsFiles } from '../src/events/tracefs.ts'
-import { refuseWrites, serveFile } from './files.ts'
+import { TRACEFS, TRACEFS_STREAMS, tracefsFiles } from '../src/events/tracefs.ts'
+import { directoriesOf } from '../src/sysfs/table.ts'
+import { refuseWrites, serveDirectory, serveFile } from './files.ts'
 
 export const tracingRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (app, { hub }) => {
   app.get(
@@ -54,7 +55,16 @@ export const tracingRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (ap
   })
   refuseWrites(app, `${TRACEFS}/trace_pipe`)
 
-  for (const f of tracefsFiles(hub)) {
+  const files = tracefsFiles(hub)
+  const paths = [...files.map((f) => f.path), ...TRACEFS_STREAMS.map((n) => `${TRACEFS}/${n}`)]
+  const byPath = new Map(files.map((f) => [f.path, f]))
+  for (const [dir, names] of directoriesOf(paths)) {
+    if (dir === TRACEFS || dir.startsWith(`${TRACEFS}/`)) {
+      serveDirectory(app, dir, names, byPath, 'tracing')
+    }
+  }
+
+  for (const f of files) {
     const name = f.path.slice(TRACEFS.length + 1)
     serveFile(app, f, {
       tag: 'tracing',

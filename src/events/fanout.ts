@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { Kernel } from '../kernel/kernel.ts'
+import { EVENTS } from '../kernel/trace.ts'
 import { historyJson } from '../views/history.ts'
 import { ByteWriter } from './bytes.ts'
 import { type Filter, passes } from './filter.ts'
@@ -74,7 +75,9 @@ export class Member {
   ) {}
 }
 
-export type SinceCheck = 'ok' | 'expired' | 'epoch-changed' | 'future'
+export type SinceCheck = 'ok' | Gone | 'future'
+/** Why a position is gone: overwritten, never recorded for the filter, or another epoch. */
+export type Gone = 'expired' | 'not-recorded' | 'epoch-changed'
 
 /** How a fan-out paces its subscribers (the hub's options, defaults applied). */
 export interface FanOutLimits {
@@ -128,10 +131,44 @@ export abstract class FanOut {
   /** Runs flushGroups(true) and the periodic work at the next turn of the event loop. */
   protected abstract flushSoon(): void
 
-  checkSince(epoch: string, seq: number): SinceCheck {
+  /** The events some subscriber's filter selects changed (a group came or went). */
+  protected abstract selectionChanged(): void
+
+  /** 1 at every event some subscriber's filter selects: what the stream needs generated. */
+  readonly selected = new Uint8Array(EVENTS.length)
+  /**
+   * Per event, the seq after which the ring holds every occurrence of it (it has been
+   * selected ever since); Infinity while nobody selects it.
+   */
+  private readonly recordedSince = new Float64Array(EVENTS.length).fill(Infinity)
+
+  private select(): void {
+    this.selected.fill(0)
+    for (const g of this.groups.values()) {
+      const mask = g.filter.mask
+      for (let i = 0; i < mask.length; i++) this.selected[i] |= mask[i]
+    }
+    for (let i = 0; i < this.selected.length; i++) {
+      if (this.selected[i] === 0) this.recordedSince[i] = Infinity
+      else if (this.recordedSince[i] === Infinity) this.recordedSince[i] = this.ring.last
+    }
+    this.selectionChanged()
+  }
+
+  /**
+   * Whether a stream can resume after `seq` with `filter`: the ring must still hold what
+   * follows, and have recorded every event the filter selects since then. An event nobody
+   * selected for a while was not generated meanwhile, so a replay would have a silent gap:
+   * that position is expired too.
+   */
+  checkSince(epoch: string, seq: number, filter: Filter): SinceCheck {
     if (epoch !== this.ring.epoch) return 'epoch-changed'
     if (seq > this.ring.last) return 'future'
     if (seq + 1 < this.ring.first) return 'expired'
+    if (seq === this.ring.last) return 'ok'
+    for (let i = 0; i < filter.mask.length; i++) {
+      if (filter.mask[i] === 1 && !(this.recordedSince[i] <= seq)) return 'not-recorded'
+    }
     return 'ok'
   }
 
@@ -176,16 +213,20 @@ export abstract class FanOut {
   }
 
   /** Sends `reset` for a position that is gone and closes with 4410. */
-  reset(m: Member, reason: 'expired' | 'epoch-changed'): void {
+  reset(m: Member, why: Gone): void {
     this.remove(m, CLOSE.gone.reason)
-    this.resetPeer(m.peer, reason)
+    this.resetPeer(m.peer, why)
   }
 
-  resetPeer(peer: Peer, reason: 'expired' | 'epoch-changed'): void {
-    const message =
-      reason === 'expired'
-        ? 'the position is older than the ring holds'
-        : 'the position is from another epoch (the server restarted)'
+  resetPeer(peer: Peer, why: Gone): void {
+    const message = {
+      expired: 'the position is older than the ring holds',
+      'not-recorded':
+        'events the subscription selects were not recorded after the position (no ' +
+        'subscriber selected them meanwhile, so they were not generated)',
+      'epoch-changed': 'the position is from another epoch (the server restarted)',
+    }[why]
+    const reason = why === 'not-recorded' ? 'expired' : why
     const msg = { type: 'reset', reason, epoch: this.ring.epoch, seq: this.ring.last, message }
     peer.send(JSON.stringify(msg), TEXT)
     peer.close(CLOSE.gone.code, reason)
@@ -202,6 +243,7 @@ export abstract class FanOut {
     if (!g) {
       g = new Group(filter, this.ring.last)
       this.groups.set(filter.key, g)
+      this.select()
     } else if (g.seen < m.seen) this.flushGroup(g)
     g.members.add(m)
     m.group = g
@@ -213,7 +255,10 @@ export abstract class FanOut {
     if (!g) return
     g.members.delete(m)
     m.group = null
-    if (g.members.size === 0) this.groups.delete(g.filter.key)
+    if (g.members.size === 0) {
+      this.groups.delete(g.filter.key)
+      this.select()
+    }
   }
 
   protected flushGroups(all: boolean): void {
@@ -240,7 +285,7 @@ export abstract class FanOut {
   private flushGroup(g: Group, now = performance.now()): void {
     const to = this.ring.last
     if (g.seen + 1 < this.ring.first) {
-      // Only a shrinking buffer_size_kb can outrun a group: its members must start over.
+      // The sink flushes at half the ring, so a group never falls out; if one did: start over.
       for (const m of g.members) this.reset(m, 'expired')
       return
     }

@@ -1,12 +1,17 @@
 /**
- * The event hub: records what the kernel's tracepoints emit into the ring (tracing_on,
- * buffer_size_kb), and runs the clock that drains it to the websocket subscribers (fanout.ts)
- * and to trace_pipe readers (trace-pipe.ts). Errors it catches never reach the kernel.
+ * The event hub: the one consumer of the kernel's tracepoints for the app. It keeps two rings,
+ * as the kernel keeps ftrace's buffer apart from perf's: tracefs's (the events enabled in
+ * tracefs, while tracing_on is 1; buffer_size_kb; read by trace and trace_pipe) and the
+ * stream's (the events some websocket subscription selects, whatever tracefs says, as
+ * `perf record -e` enables what it records). The kernel generates the union of the two and
+ * nothing else. The hub runs the clock that drains the stream's ring to the subscribers
+ * (fanout.ts) and tracefs's to trace_pipe readers (trace-pipe.ts). Errors it catches never
+ * reach the kernel.
  */
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import type { Kernel } from '../kernel/kernel.ts'
-import type { TraceEvent } from '../kernel/trace.ts'
+import { EVENTS, type TraceEvent } from '../kernel/trace.ts'
 import type { SysfsFile } from '../sysfs/file.ts'
 import { sysfsTable } from '../sysfs/table.ts'
 import { historyJson } from '../views/history.ts'
@@ -14,11 +19,16 @@ import { FanOut, FLUSH_EVENTS } from './fanout.ts'
 import { CLOSE, HEARTBEAT_MS } from './protocol.ts'
 import { EventRing, SLOT_BYTES } from './ring.ts'
 import { nodes, processes, threads, tracing, tunables } from './state.ts'
-import { TracePipe } from './trace-pipe.ts'
+import { type PipeStats, TracePipe } from './trace-pipe.ts'
 
 export interface HubOptions {
-  /** Events the ring holds (default 2^18, about 21 MB); the defaults are in DEFAULTS. */
+  /** Events the stream's ring holds (default 2^18, about 25 MB); the defaults are in DEFAULTS. */
   readonly ringCapacity?: number
+  /**
+   * Events tracefs's ring holds once expanded (tests); by default buffer_size_kb's 1408 KiB
+   * worth.
+   */
+  readonly traceCapacity?: number
   /** bufferedAmount above which a subscriber's batches are counted as lost. */
   readonly highWaterBytes?: number
   /** How long a subscriber may stay above the high-water mark before 1013. */
@@ -48,13 +58,35 @@ export const DEFAULTS = {
 
 const TICK_MS = 25
 
+/** trace_buf_size, the kernel's default buffer_size_kb once the buffer is expanded. */
+export const TRACE_BUF_KB = 1408
+/** What buffer_size_kb reads before the first use: two 4080-byte ring pages (8160 B >> 10). */
+export const UNEXPANDED_KB = 7
+
+/** Events a ring of `kb` KiB holds (each takes SLOT_BYTES), at least one. */
+export function kbCapacity(kb: number): number {
+  return Math.max(1, Math.floor((kb * 1024) / SLOT_BYTES))
+}
+
 export class EventHub extends FanOut {
   readonly files: readonly SysfsFile[]
-  /** buffer_size_kb as last written. */
-  bufferKb: number
+  /** tracefs's ring: what trace and trace_pipe read. */
+  readonly traceRing: EventRing
+  /** tracefs's per-event enables (events/…/enable, set_event): 1 where enabled. */
+  readonly traceEvents = new Uint8Array(EVENTS.length)
+  /** buffer_size_kb as last written (UNEXPANDED_KB until the buffer is expanded). */
+  bufferKb = UNEXPANDED_KB
+  /** Whether the buffer was expanded (the first enable, tracer or size write does it). */
+  expanded = false
+  /** buffer_size_kb once expanded: trace_buf_size, or what `traceCapacity` makes of it. */
+  readonly expandedKb: number
+  private on = true
+  private readonly traceCapacity: number
   private readonly pipe: TracePipe
   private readonly onError: (err: unknown) => void
-  private unsubscribe: (() => void) | null = null
+  /** The events the kernel generates for the hub: tracefs's (while on) and the stream's. */
+  private readonly wanted = new Uint8Array(EVENTS.length)
+  private readonly unsubscribe: () => void
   private soon = false
   private readonly timer: NodeJS.Timeout
 
@@ -67,11 +99,16 @@ export class EventHub extends FanOut {
       pingMs: opts.pingMs ?? DEFAULTS.pingMs,
       maxSubscribers: opts.maxSubscribers ?? DEFAULTS.maxSubscribers,
     })
-    this.bufferKb = Math.ceil((this.ring.capacity * SLOT_BYTES) / 1024)
+    this.traceCapacity = opts.traceCapacity ?? kbCapacity(TRACE_BUF_KB)
+    this.expandedKb =
+      opts.traceCapacity === undefined
+        ? TRACE_BUF_KB
+        : Math.ceil((opts.traceCapacity * SLOT_BYTES) / 1024)
+    this.traceRing = new EventRing(kbCapacity(UNEXPANDED_KB))
     this.onError = opts.onError ?? ((err) => console.error(err))
     this.files = opts.files ?? sysfsTable(kernel)
-    this.pipe = new TracePipe(this.ring, () => this.flushSoon())
-    this.setTracingOn(true)
+    this.pipe = new TracePipe(this.traceRing, () => this.flushSoon())
+    this.unsubscribe = kernel.tracer.subscribe(this.sink, this.wanted)
     this.timer = setInterval(() => this.guard(() => this.tick(false)), TICK_MS)
     this.timer.unref()
   }
@@ -79,34 +116,63 @@ export class EventHub extends FanOut {
   // ---- recording --------------------------------------------------------------------------
 
   get tracingOn(): boolean {
-    return this.unsubscribe !== null
+    return this.on
   }
 
-  /** tracing_on: with it off nothing is recorded, and no event is even generated. */
+  /**
+   * tracing_on: with it off nothing is written into tracefs's ring (and an event only
+   * tracefs enables is not even generated); the stream is not affected.
+   */
   setTracingOn(on: boolean): void {
-    if (on && !this.unsubscribe) this.unsubscribe = this.kernel.tracer.subscribe(this.sink)
-    if (!on && this.unsubscribe) {
-      this.unsubscribe()
-      this.unsubscribe = null
+    this.on = on
+    this.selectionChanged()
+  }
+
+  /** Sets tracefs's enable of each event in `ids`. */
+  setTraceEvents(ids: readonly number[], on: boolean): void {
+    for (const id of ids) this.traceEvents[id] = on ? 1 : 0
+    this.selectionChanged()
+  }
+
+  /**
+   * The first use of tracefs (an enable, set_event, current_tracer or buffer_size_kb
+   * write) expands the buffer from its boot size to trace_buf_size (tracing_update_buffers).
+   */
+  expand(): void {
+    if (this.expanded) return
+    this.expanded = true
+    this.bufferKb = this.expandedKb
+    this.traceRing.resize(this.traceCapacity)
+  }
+
+  protected selectionChanged(): void {
+    for (let i = 0; i < this.wanted.length; i++) {
+      this.wanted[i] = (this.on ? this.traceEvents[i] : 0) | this.selected[i]
     }
+    this.kernel.tracer.update()
   }
 
   private readonly sink = (ev: TraceEvent): void => {
+    if (this.on && this.traceEvents[ev.id] === 1) this.traceRing.push(ev)
+    if (this.selected[ev.id] !== 1) return
     const seq = this.ring.push(ev)
     if (seq - this.flushedTo >= FLUSH_EVENTS) this.flushSoon()
     // Never let a group fall out of the ring, even within one long simulation slice.
     if (seq - this.minSeen >= this.ring.capacity >> 1) this.guard(() => this.flushGroups(true))
   }
 
-  /** buffer_size_kb: resizes the ring, keeping the newest events that fit. */
+  /** buffer_size_kb: resizes tracefs's ring, keeping the newest events that fit. */
   setBufferKb(kb: number): void {
-    const capacity = Math.max(1, Math.floor((kb * 1024) / SLOT_BYTES))
-    this.flushGroups(true)
-    this.ring.resize(capacity)
+    this.expanded = true
+    this.traceRing.resize(kbCapacity(kb))
     this.bufferKb = kb
     this.pipe.sync()
   }
 
+  /** Empties tracefs's ring and its counts (a truncating write of `trace`). */
+  clearTrace(): void {
+    this.pipe.clear()
+  }
   /** The state a new stream starts from, at the ring's newest position. */
   snapshot(subscription: unknown) {
     const k = this.kernel
@@ -121,7 +187,7 @@ export class EventHub extends FanOut {
       counters: k.vmstat.snapshot(),
       processes: processes(k),
       nodes: nodes(k),
-      tracing: tracing(k, this.tracingOn),
+      tracing: tracing(this.traceEvents, this.on),
       history: historyJson(k),
     }
   }
@@ -158,7 +224,7 @@ export class EventHub extends FanOut {
   /** Stops the timers and the recording, closes subscribers (1001) and ends trace_pipe reads. */
   shutdown(): void {
     clearInterval(this.timer)
-    this.setTracingOn(false)
+    this.unsubscribe()
     for (const m of this.members) this.close(m, CLOSE.goingAway, 'server shutting down')
     this.pipe.end()
   }
@@ -175,8 +241,13 @@ export class EventHub extends FanOut {
     return this.pipe.size
   }
 
-  /** The ring as trace_pipe sees it, for per_cpu/cpu0/stats. */
-  pipeStats(): { entries: number; overrun: number; oldestUs: number; readEvents: number } {
+  /** tracefs's ring as trace_pipe sees it, for per_cpu/cpu0/stats and trace's header. */
+  pipeStats(): PipeStats {
     return this.pipe.stats()
+  }
+
+  /** The lines of `trace`: the unconsumed events, read without consuming them. */
+  traceLines(): string[] {
+    return this.pipe.peek()
   }
 }

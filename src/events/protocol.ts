@@ -66,8 +66,9 @@ export const CLOSE = {
     code: 4410,
     reason: 'reset',
     when:
-      'the `since` position is gone (older than the ring, or from another epoch); sent after ' +
-      'a `reset` message: fetch a fresh snapshot by reconnecting without `since`',
+      'the `since` position is gone (older than the ring, not recorded for the subscription, ' +
+      'or from another epoch); sent after a `reset` message: fetch a fresh snapshot by ' +
+      'reconnecting without `since`',
   },
 } as const
 
@@ -293,7 +294,11 @@ export const Reset = z
     seq: Seq.describe('the newest position'),
     message: z.string(),
   })
-  .describe('The requested position is gone; the server closes with 4410 next.')
+  .describe(
+    'The requested position is gone (`expired`: the ring overwrote what follows it, or did ' +
+      'not record every event the subscription selects since, because no subscriber selected ' +
+      'them meanwhile); the server closes with 4410 next.',
+  )
 
 export const ERROR_CODES = [
   'bad_json',

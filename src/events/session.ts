@@ -73,7 +73,7 @@ export function openSession(
     ws.close(CLOSE.tryAgain.code, 'too many subscribers')
     return
   }
-  const check = since ? hub.checkSince(since.epoch, since.seq) : 'ok'
+  const check = since ? hub.checkSince(since.epoch, since.seq, filter) : 'ok'
   if (check === 'future') {
     error(ws, 'bad_since', notReached(since as Position))
     ws.close(CLOSE.badRequest.code, 'bad since')
@@ -134,7 +134,7 @@ export function openSession(
     }
     const at = parsed.data.since
     if (at) {
-      const c = hub.checkSince(at.epoch, at.seq)
+      const c = hub.checkSince(at.epoch, at.seq, next)
       if (c === 'future') return reject('bad_since', notReached(at))
       if (c !== 'ok') return hub.reset(member, c)
     }

@@ -45,7 +45,10 @@ export const Tracing = z.object({
   on: z.boolean().describe('tracing_on'),
   events: z
     .object(Object.fromEntries(FULL_NAMES.map((n) => [n, z.boolean()])))
-    .describe('per-event enable'),
+    .describe(
+      "tracefs's per-event enable (events/SYSTEM/EVENT/enable); the stream carries what " +
+        'its subscription selects, whatever these say',
+    ),
 })
 
 /** The writable sysfs files by path; their value schemas come from the sysfs table. */
@@ -83,11 +86,9 @@ export function tunables(files: readonly SysfsFile[]): Record<string, unknown> {
   return Object.fromEntries(files.filter((f) => f.write).map((f) => [f.path, f.json()]))
 }
 
-export function tracing(k: Kernel, on: boolean): z.infer<typeof Tracing> {
-  return {
-    on,
-    events: Object.fromEntries(FULL_NAMES.map((n, i) => [n, k.tracer.on[i] === 1])),
-  }
+/** tracefs's state: tracing_on and the enable of each event (1 at enabled ids). */
+export function tracing(enabled: Uint8Array, on: boolean): z.infer<typeof Tracing> {
+  return { on, events: Object.fromEntries(FULL_NAMES.map((n, i) => [n, enabled[i] === 1])) }
 }
 
 /**

@@ -11,6 +11,16 @@ import { type EventRing, scratchEvent } from './ring.ts'
 const PIPE_CHUNK = 2048
 const PIPE_PASS = 65536
 
+/** The ring as trace_pipe sees it (per_cpu/cpu0/stats, trace's header). */
+export interface PipeStats {
+  /** Events written and not yet consumed. */
+  readonly entries: number
+  /** Events overwritten before they were read. */
+  readonly overrun: number
+  readonly oldestUs: number
+  readonly readEvents: number
+}
+
 interface PipeReader {
   readonly stream: Readable
   wants: boolean
@@ -93,8 +103,26 @@ export class TracePipe {
     if (budget <= 0) this.flushSoon()
   }
 
+  /** The unconsumed events as trace lines, consuming nothing (the `trace` file). */
+  peek(): string[] {
+    this.sync()
+    const lines: string[] = []
+    for (let seq = this.pipeSeen + 1; seq <= this.ring.last; seq++) {
+      lines.push(traceLine(this.ring.load(seq, this.scratch)))
+    }
+    return lines
+  }
+
+  /** Forgets every event and count, as a reset of the ring buffer does. */
+  clear(): void {
+    this.pipeSeen = this.ring.last
+    this.pipeLost = 0
+    this.overrun = 0
+    this.readEvents = 0
+  }
+
   /** The ring as trace_pipe sees it, for per_cpu/cpu0/stats. */
-  stats(): { entries: number; overrun: number; oldestUs: number; readEvents: number } {
+  stats(): PipeStats {
     this.sync()
     const entries = this.ring.last - this.pipeSeen
     return {

@@ -1,19 +1,33 @@
 /**
- * The tracefs files, declared in the sysfs table's terms (src/sysfs/table.ts): tracing_on,
+ * The tracefs files, declared in the sysfs table's terms (src/sysfs/table.ts): trace,
+ * available_events, set_event, available_tracers, current_tracer, tracing_on,
  * buffer_size_kb, per_cpu/cpu0/stats and the enable files of every declared event, its
- * system and all events. Writes are parsed as the kernel's tracefs handlers do (kstrtoul)
- * and change nothing when rejected.
+ * system and all events (docs/spec/kernel-interfaces.md §6). trace_pipe, a stream, is served
+ * by its own route (routes/tracing.ts) and listed beside them. Writes are parsed as the
+ * kernel's tracefs handlers do and change nothing when rejected.
  */
 import { z } from 'zod'
 import { KernelError } from '../kernel/errors.ts'
 import { EVENTS } from '../kernel/trace.ts'
 import { readOnly, type SysfsFile } from '../sysfs/file.ts'
 import { cString, kstrtoul } from '../sysfs/kstrto.ts'
-import { formatTimestamp } from './format.ts'
+import { TRACEFS } from '../sysfs/table.ts'
+import { FULL_NAMES, formatTimestamp } from './format.ts'
 import type { EventHub } from './hub.ts'
-import { MAX_CAPACITY, SLOT_BYTES } from './ring.ts'
+import { SLOT_BYTES } from './ring.ts'
 
-export const TRACEFS = '/sys/kernel/tracing'
+export { TRACEFS }
+
+/** Files served by a route of their own rather than by the table: listed with it. */
+export const TRACEFS_STREAMS = ['trace_pipe'] as const
+
+const ALL = EVENTS.map((_, i) => i)
+
+/** Most events tracefs's ring may hold: `trace` prints them all in one read. */
+export const MAX_TRACE_EVENTS = 1 << 18
+
+/** The one tracer there is: events only, no function tracing. */
+const TRACER = 'nop'
 
 /** kstrtoul_from_user(…, 10, &val), as the tracefs write handlers parse. */
 function ulong(path: string, buf: string): bigint {
@@ -30,25 +44,71 @@ function enableState(on: Uint8Array, ids: readonly number[]): 0 | 1 | 'X' {
 
 const ZeroOne = z.union([z.literal(0), z.literal(1)])
 
-/** A writable tracefs file (mode 0644); its handler parses with kstrtoul. */
-function handler(f: Omit<SysfsFile, 'mode' | 'extension' | 'parser'>): SysfsFile {
-  return { ...f, mode: 0o644, extension: false, parser: 'kstrtoul' }
+/** A writable tracefs file (mode 0644). */
+function handler(f: Omit<SysfsFile, 'mode' | 'extension'>): SysfsFile {
+  return { ...f, mode: 0o644, extension: false }
 }
 
 function enableFile(hub: EventHub, path: string, ids: readonly number[], doc: string): SysfsFile {
-  const on = hub.kernel.tracer.on
+  const on = hub.traceEvents
   return handler({
     path,
     doc,
+    parser: 'kstrtoul',
     value: ids.length === 1 ? ZeroOne : z.union([ZeroOne, z.literal('X')]),
     show: () => `${enableState(on, ids)}\n`,
     json: () => enableState(on, ids),
     write: (buf) => {
       const v = ulong(path, buf)
       if (v > 1n) throw new KernelError('EINVAL', `${path}: write 0 or 1`)
-      for (const id of ids) on[id] = Number(v)
+      hub.expand()
+      hub.setTraceEvents(ids, v === 1n)
     },
   })
+}
+
+/** Longest set_event token (EVENT_BUF_SIZE, the trace_parser's buffer, less its NUL). */
+const MAX_TOKEN = 127
+
+/**
+ * The events one set_event token names, as ftrace_set_clr_event() matches them:
+ * `system:event`, where an empty or `*` part matches all, or a bare word, which names an
+ * event or a whole system. Names compare exactly (strcmp): no other globbing.
+ */
+function setEventMatch(token: string): number[] {
+  const colon = token.indexOf(':')
+  const any = (part: string) => part === '' || part === '*'
+  const ids = EVENTS.flatMap((e, i) => {
+    if (colon < 0) return token === e.name || token === e.system ? [i] : []
+    const system = token.slice(0, colon)
+    const name = token.slice(colon + 1)
+    return (any(system) || system === e.system) && (any(name) || name === e.name) ? [i] : []
+  })
+  return ids
+}
+
+/**
+ * A set_event write: whitespace-separated tokens, each enabling what it names, or with a
+ * leading `!` disabling it. Every token is checked before any is applied, so a rejected
+ * write changes nothing (the kernel applies the tokens before the bad one).
+ */
+function writeSetEvent(hub: EventHub, path: string, buf: string, append: boolean): void {
+  const tokens = cString(buf)
+    .split(/[ \t\n\r\v\f]+/)
+    .filter((t) => t !== '')
+  const changes = tokens.map((t) => {
+    const set = !t.startsWith('!')
+    const name = set ? t : t.slice(1)
+    const shown = JSON.stringify(t.length > 40 ? `${t.slice(0, 40)}…` : t)
+    if (t.length > MAX_TOKEN) throw new KernelError('EINVAL', `${path}: ${shown} is too long`)
+    const ids = setEventMatch(name)
+    if (ids.length === 0) throw new KernelError('EINVAL', `${path}: ${shown} names no event`)
+    return { ids, set }
+  })
+  hub.expand()
+  // A truncating write (`>`) first disables every event (ftrace_clear_events).
+  if (!append) hub.setTraceEvents(ALL, false)
+  for (const c of changes) hub.setTraceEvents(c.ids, c.set)
 }
 
 const PipeStats = z.object({
@@ -62,9 +122,34 @@ const PipeStats = z.object({
   'read events': z.number().int(),
 })
 
+/**
+ * The header `trace` starts with, as ftrace prints it for the nop tracer with the default
+ * options (irq-info on, one CPU): `entries-in-buffer` counts the unconsumed events,
+ * `entries-written` adds those overwritten before anyone read them (get_total_entries()).
+ */
+export function traceHeader(entries: number, overrun: number): string {
+  return (
+    `# tracer: ${TRACER}\n` +
+    '#\n' +
+    `# entries-in-buffer/entries-written: ${entries}/${entries + overrun}   #P:1\n` +
+    '#\n' +
+    '#                                _-----=> irqs-off/BH-disabled\n' +
+    '#                               / _----=> need-resched\n' +
+    '#                              | / _---=> hardirq/softirq\n' +
+    '#                              || / _--=> preempt-depth\n' +
+    '#                              ||| / _-=> migrate-disable\n' +
+    '#                              |||| /     delay\n' +
+    '#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION\n' +
+    '#              | |         |   |||||     |         |\n'
+  )
+}
+
+const lines = (names: readonly string[]) => names.map((n) => `${n}\n`).join('')
+
 export function tracefsFiles(hub: EventHub): SysfsFile[] {
   const systems = [...new Set(EVENTS.map((e) => e.system))]
   const idsOf = (system: string) => EVENTS.flatMap((e, i) => (e.system === system ? [i] : []))
+  const enabledNames = () => FULL_NAMES.filter((_, i) => hub.traceEvents[i] === 1)
   const stats = () => {
     const s = hub.pipeStats()
     return {
@@ -78,37 +163,67 @@ export function tracefsFiles(hub: EventHub): SysfsFile[] {
       'read events': s.readEvents,
     }
   }
+  const trace = () => {
+    const s = hub.pipeStats()
+    return { header: traceHeader(s.entries, s.overrun), lines: hub.traceLines(), ...s }
+  }
   return [
-    handler({
-      path: `${TRACEFS}/tracing_on`,
-      doc: 'Whether events are recorded into the ring (1) or not (0); any non-zero write turns it on.',
-      value: ZeroOne,
-      show: () => `${Number(hub.tracingOn)}\n`,
-      json: () => Number(hub.tracingOn),
-      write: (buf) => hub.setTracingOn(ulong(`${TRACEFS}/tracing_on`, buf) !== 0n),
-    }),
+    readOnly(
+      `${TRACEFS}/available_events`,
+      'Every event that can be enabled, one `system:event` per line.',
+      z.array(z.string()),
+      () => lines(FULL_NAMES),
+      () => FULL_NAMES,
+    ),
+    readOnly(
+      `${TRACEFS}/available_tracers`,
+      'The tracers current_tracer takes: only `nop` (events, no function tracing).',
+      z.array(z.string()),
+      () => `${TRACER}\n`,
+      () => [TRACER],
+    ),
     handler({
       path: `${TRACEFS}/buffer_size_kb`,
       doc:
-        `Size of the ring in KiB (${SLOT_BYTES} bytes per event); a write resizes it, ` +
-        'keeping the newest events that fit. 0 is EINVAL.',
-      value: z.number().int(),
-      show: () => `${hub.bufferKb}\n`,
-      json: () => hub.bufferKb,
+        'Size of the trace buffer in KiB. At boot it reads `7 (expanded: 1408)`, the two-page ' +
+        'buffer the kernel starts with and the size the first use (an enable, set_event, ' +
+        `current_tracer or buffer_size_kb write) expands it to. Each event takes ${SLOT_BYTES} ` +
+        'bytes; a write resizes the buffer, keeping the newest events that fit. 0 is EINVAL; ' +
+        `above ${MAX_TRACE_EVENTS} events, ENOMEM.`,
+      parser: 'kstrtoul',
+      value: z.union([z.number().int(), z.string()]),
+      show: () =>
+        hub.expanded ? `${hub.bufferKb}\n` : `${hub.bufferKb} (expanded: ${hub.expandedKb})\n`,
+      json: () => (hub.expanded ? hub.bufferKb : `${hub.bufferKb} (expanded: ${hub.expandedKb})`),
       write: (buf) => {
         const path = `${TRACEFS}/buffer_size_kb`
         const kb = ulong(path, buf)
         if (kb === 0n) throw new KernelError('EINVAL', `${path}: the size must be positive`)
-        if ((kb * 1024n) / BigInt(SLOT_BYTES) > BigInt(MAX_CAPACITY)) {
-          throw new KernelError('ENOMEM', `${path}: at most ${MAX_CAPACITY} events fit`)
+        if ((kb * 1024n) / BigInt(SLOT_BYTES) > BigInt(MAX_TRACE_EVENTS)) {
+          throw new KernelError('ENOMEM', `${path}: at most ${MAX_TRACE_EVENTS} events fit`)
         }
         hub.setBufferKb(Number(kb))
       },
     }),
+    handler({
+      path: `${TRACEFS}/current_tracer`,
+      doc: 'The tracer: `nop`, the only one; writing `nop` is accepted, any other name is EINVAL.',
+      value: z.literal(TRACER),
+      show: () => `${TRACER}\n`,
+      json: () => TRACER,
+      write: (buf) => {
+        // tracing_set_trace_write(): at most MAX_TRACER_SIZE bytes, blanks stripped.
+        const name = cString(buf).slice(0, 100).trim()
+        if (name !== TRACER) {
+          throw new KernelError('EINVAL', `${TRACEFS}/current_tracer: no tracer ${name}`)
+        }
+        hub.expand()
+      },
+    }),
     readOnly(
       `${TRACEFS}/per_cpu/cpu0/stats`,
-      'The ring as trace_pipe sees it: unread entries, events overwritten before they were ' +
-        'read (overrun) and events read.',
+      'The trace buffer as trace_pipe sees it: unread entries, events overwritten before they ' +
+        'were read (overrun) and events read.',
       PipeStats,
       () =>
         Object.entries(stats())
@@ -116,12 +231,61 @@ export function tracefsFiles(hub: EventHub): SysfsFile[] {
           .join(''),
       stats,
     ),
-    enableFile(
-      hub,
-      `${TRACEFS}/events/enable`,
-      EVENTS.map((_, i) => i),
-      'Every event.',
-    ),
+    handler({
+      path: `${TRACEFS}/set_event`,
+      doc:
+        'The events enabled in tracefs, one `system:event` per line. A write takes ' +
+        'whitespace-separated names: `system:event`, `system:*` (or `system:`), `*:event`, ' +
+        '`*:*`, or a bare word naming an event or a system; `!` before one disables it. PUT ' +
+        'truncates (`>`: every event is disabled first), POST appends (`>>`); an empty PUT ' +
+        'disables all. A name that matches no event is EINVAL, and then nothing changes.',
+      value: z.array(z.string()),
+      show: () => lines(enabledNames()),
+      json: enabledNames,
+      write: (buf, append = false) => writeSetEvent(hub, `${TRACEFS}/set_event`, buf, append),
+    }),
+    handler({
+      path: `${TRACEFS}/trace`,
+      doc:
+        'The trace buffer, read without consuming it: the `# tracer: nop` header with ' +
+        'entries-in-buffer/entries-written, then one ftrace line per unread event. A ' +
+        'truncating write (PUT, `echo > trace`) empties the buffer; an appending one (POST) ' +
+        'does nothing.',
+      value: z.object({
+        entries_in_buffer: z.number().int(),
+        entries_written: z.number().int(),
+        lines: z.array(z.string()),
+      }),
+      show: () => {
+        const t = trace()
+        return t.header + lines(t.lines)
+      },
+      json: () => {
+        const t = trace()
+        return {
+          entries_in_buffer: t.entries,
+          entries_written: t.entries + t.overrun,
+          lines: t.lines,
+        }
+      },
+      // The kernel empties the buffer when `trace` is opened with O_TRUNC; what is written
+      // is then ignored (tracing_write_stub).
+      write: (_buf, append) => {
+        if (!append) hub.clearTrace()
+      },
+    }),
+    handler({
+      path: `${TRACEFS}/tracing_on`,
+      doc:
+        'Whether events are written into the trace buffer (1) or not (0); any non-zero write ' +
+        'turns it on. The websocket stream is not affected.',
+      parser: 'kstrtoul',
+      value: ZeroOne,
+      show: () => `${Number(hub.tracingOn)}\n`,
+      json: () => Number(hub.tracingOn),
+      write: (buf) => hub.setTracingOn(ulong(`${TRACEFS}/tracing_on`, buf) !== 0n),
+    }),
+    enableFile(hub, `${TRACEFS}/events/enable`, ALL, 'Every event.'),
     ...systems.map((s) =>
       enableFile(hub, `${TRACEFS}/events/${s}/enable`, idsOf(s), `Every ${s} event.`),
     ),

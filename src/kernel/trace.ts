@@ -197,34 +197,55 @@ export function formatEvent(ev: TraceEvent): string {
   })
 }
 
+/** A mask selecting every declared event. */
+export function allEvents(): Uint8Array {
+  return new Uint8Array(EVENTS.length).fill(1)
+}
+
+interface Consumer {
+  readonly sink: TraceSink
+  readonly mask: Uint8Array
+}
+
 /**
- * The kernel side of tracing: per-event enables (a disabled event is not generated at all —
- * call sites test `on[id]` before building arguments) and the sinks that receive events.
+ * The kernel side of tracing. Every event is off at boot; an event is generated only while
+ * some consumer selects it (tracefs's enable files, a stream subscription, a test's capture):
+ * call sites test `enabled(id)` before building arguments, so an event nobody selects costs
+ * nothing. Each consumer receives only the events its own mask selects, so what one consumer
+ * sees does not depend on what the others asked for.
  */
 export class Tracer {
-  readonly on = new Uint8Array(EVENTS.length).fill(1)
-  private sinks: TraceSink[] = []
+  /** The enabled mask: the union of the consumers' masks (update() recomputes it). */
+  readonly on = new Uint8Array(EVENTS.length)
+  private consumers: Consumer[] = []
 
-  /** True when at least one sink listens and the event is enabled. */
+  /** True when some consumer selects the event. */
   enabled(id: number): boolean {
-    return this.on[id] === 1 && this.sinks.length > 0
+    return this.on[id] === 1
   }
 
   emit(ts: number, pid: number, comm: string, id: number, args: TraceArg[], owner?: number): void {
     const ev: TraceEvent = { ts, pid, comm, id, args, owner }
-    for (const s of this.sinks) s(ev)
+    for (const c of this.consumers) if (c.mask[id] === 1) c.sink(ev)
   }
 
-  subscribe(sink: TraceSink): () => void {
-    this.sinks = [...this.sinks, sink]
+  /**
+   * Adds a consumer of the events `mask` selects (1 at their ids). The consumer may change
+   * its mask in place later and then call update(). Returns the unsubscribe function.
+   */
+  subscribe(sink: TraceSink, mask: Uint8Array = allEvents()): () => void {
+    const c: Consumer = { sink, mask }
+    this.consumers = [...this.consumers, c]
+    this.update()
     return () => {
-      this.sinks = this.sinks.filter((s) => s !== sink)
+      this.consumers = this.consumers.filter((x) => x !== c)
+      this.update()
     }
   }
 
-  setEnabled(name: string, enabled: boolean): void {
-    const id = EV[name as EventName]
-    if (id === undefined) throw new Error(`unknown event ${name}`)
-    this.on[id] = enabled ? 1 : 0
+  /** Recomputes the enabled mask after a consumer changed its mask. */
+  update(): void {
+    this.on.fill(0)
+    for (const c of this.consumers) for (let i = 0; i < c.mask.length; i++) this.on[i] |= c.mask[i]
   }
 }

@@ -46,10 +46,18 @@ export interface SysfsFile {
   show(): string
   json(): unknown
   /**
-   * Parses the written bytes as the store would and stores them; throws EINVAL (and changes
-   * nothing) when the parser or the kernel's validation rejects them.
+   * A short account of the content where show() can be long (tracefs's `trace`): what the
+   * write audit records before and after, and what a directory's tag covers. Default: show().
    */
-  write?(buf: string): void
+  brief?(): string
+  /**
+   * Parses the written bytes as the store would and stores them; throws EINVAL (and changes
+   * nothing) when the parser or the kernel's validation rejects them. `append` is true for a
+   * write opened for appending (`>>`, POST) and false (the default) for a truncating one
+   * (`>`, PUT); only files whose kernel handler looks at O_TRUNC (tracefs's set_event,
+   * trace) tell them apart.
+   */
+  write?(buf: string, append?: boolean): void
 }
 
 export function formatMode(mode: number): string {

@@ -20,6 +20,9 @@ const U64 = z
   .union([z.number().int().min(0), z.string().regex(/^\d+$/)])
   .describe('a number, or a decimal string above 2^53')
 
+/** Where tracefs is mounted: an empty sysfs directory (sysfs_create_mount_point). */
+export const TRACEFS = '/sys/kernel/tracing'
+
 const KSCAND = '/sys/kernel/mm/kscand'
 export const SCAN_ENABLED = `${KSCAND}/scan_enabled`
 const KMIGRATED = '/sys/kernel/mm/kmigrated'
@@ -233,13 +236,19 @@ export function sysfsTable(k: Kernel): SysfsFile[] {
 
 /**
  * Directories under /sys and /proc and their entries (names of files and subdirectories).
- * /proc also holds a directory per process: its listing (routes/proc.ts) adds them.
+ * /proc also holds a directory per process: its listing (routes/proc.ts) adds them. The
+ * tracefs mount point is an entry of /sys/kernel; tracefs lists its own tree.
  */
 export function sysfsDirectories(files: readonly SysfsFile[]): Map<string, Set<string>> {
+  return directoriesOf([...files.map((f) => f.path), TRACEFS])
+}
+
+/** The directories above each path, with their entries. */
+export function directoriesOf(paths: readonly string[]): Map<string, Set<string>> {
   const dirs = new Map<string, Set<string>>()
-  for (const f of files) {
-    if (!f.path.startsWith('/sys/') && !f.path.startsWith('/proc/')) continue
-    const parts = f.path.split('/').slice(1)
+  for (const path of paths) {
+    if (!path.startsWith('/sys/') && !path.startsWith('/proc/')) continue
+    const parts = path.split('/').slice(1)
     for (let i = 1; i < parts.length; i++) {
       const dir = `/${parts.slice(0, i).join('/')}`
       const entries = dirs.get(dir) ?? new Set()

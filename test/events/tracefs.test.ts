@@ -51,12 +51,19 @@ class Pipe {
   }
 }
 
+/** Every event is off at boot: enable the kmem events in tracefs. */
+async function enableKmem(s: Served): Promise<void> {
+  const r = await s.server.inject({ method: 'PUT', url: `${T}/events/kmem/enable`, payload: '1' })
+  expect(r.statusCode).toBe(200)
+}
+
 describe('trace_pipe', () => {
   let s: Served
   afterEach(() => s.close())
 
   it('prints the five kmem events in ftrace format, byte for byte', async () => {
     s = await serve({ kernel: quiet })
+    await enableKmem(s)
     const t = s.kernel.tracer
     t.emit(0, 1000, 'memcached', EV.kmem_mm_enter, [MM])
     t.emit(2_000_200, 90, 'kscand', EV.kmem_scan_mm_start, [MM])
@@ -76,7 +83,8 @@ describe('trace_pipe', () => {
   })
 
   it('says CPU:0 [LOST N EVENTS] where the ring overwrote what the reader had not read', async () => {
-    s = await serve({ kernel: quiet, hub: { ringCapacity: 16 } })
+    s = await serve({ kernel: quiet, hub: { traceCapacity: 16 } })
+    await enableKmem(s)
     const emit = (n: number) => {
       for (let i = 0; i < n; i++) s.kernel.tracer.emit(i, 90, 'kscand', EV.kmem_scan_mm_start, [i])
     }
@@ -107,6 +115,7 @@ describe('trace_pipe', () => {
 
   it('consumes: what one reader read, the next reader does not see', async () => {
     s = await serve({ kernel: quiet })
+    await enableKmem(s)
     const t = s.kernel.tracer
     for (let i = 0; i < 5; i++) t.emit(i, 90, 'kscand', EV.kmem_scan_mm_start, [i])
     const a = new Pipe(s.port)
@@ -128,6 +137,7 @@ describe('trace_pipe', () => {
     s = await serve({
       kernel: () => new Kernel({ seed: 7, topology: SMALL, numaBalancingScanDelayMs: 0 }),
     })
+    await enableKmem(s)
     // Few visits per wake-up, so the pipe carries hundreds of lines, not a million.
     s.kernel.kscand.store_mms_to_scan(2)
     const p = s.kernel.exec({
@@ -140,7 +150,7 @@ describe('trace_pipe', () => {
     s.kernel.exit(p.pid)
     const pipe = new Pipe(s.port)
     await pipe.ready
-    await until(() => pipe.lines.length >= s.hub.ring.last, 'every event')
+    await until(() => pipe.lines.length >= s.hub.traceRing.last, 'every event')
     const ctx = String.raw`^ {0,15}\S+-\d+ +\[000\] \.{5} +\d+\.\d{6}: `
     const mm = '[0-9a-f]{16}'
     const formats: Record<string, RegExp> = {
@@ -172,6 +182,7 @@ describe('tracefs files', () => {
 
   it('per-event enable files read 0, 1 or X, and a disabled event is not generated', async () => {
     s = await serve()
+    await put(`${T}/events/enable`, '1')
     expect(await read(`${T}/events/kmem/enable`)).toBe('1\n')
     expect((await put(`${T}/events/kmem/kmem_scan_mm_start/enable`, '0\n')).statusCode).toBe(200)
     expect(await read(`${T}/events/kmem/kmem_scan_mm_start/enable`)).toBe('0\n')
@@ -179,10 +190,11 @@ describe('tracefs files', () => {
     expect(await read(`${T}/events/enable`)).toBe('X\n')
     expect(await read(`${T}/events/kthread/enable`)).toBe('1\n')
     expect(s.kernel.tracer.enabled(EV.kmem_scan_mm_start)).toBe(false)
-    const from = s.hub.ring.last
+    const ring = s.hub.traceRing
+    const from = ring.last
     s.kernel.run(s.kernel.now + 200)
     const ids = new Set<number>()
-    for (let q = from + 1; q <= s.hub.ring.last; q++) ids.add(s.hub.ring.id(q))
+    for (let q = Math.max(from + 1, ring.first); q <= ring.last; q++) ids.add(ring.id(q))
     expect(ids.has(EV.kmem_scan_mm_start)).toBe(false)
     expect(ids.has(EV.kthread_sleep)).toBe(true)
     const json = await s.server.inject({
@@ -204,25 +216,28 @@ describe('tracefs files', () => {
 
   it('tracing_on 0 stops recording (nothing is generated), 1 resumes; buffer_size_kb resizes', async () => {
     s = await serve()
+    // Before the first use, the buffer has its boot size and says what it will expand to.
+    expect(await read(`${T}/buffer_size_kb`)).toBe('7 (expanded: 1408)\n')
+    await put(`${T}/events/enable`, '1')
+    const ring = s.hub.traceRing
     expect(await read(`${T}/tracing_on`)).toBe('1\n')
     await put(`${T}/tracing_on`, '0')
     expect(await read(`${T}/tracing_on`)).toBe('0\n')
     expect(EVENTS.some((_, i) => s.kernel.tracer.enabled(i))).toBe(false)
-    const at = s.hub.ring.last
+    const at = ring.last
     s.kernel.run(s.kernel.now + 100)
-    expect(s.hub.ring.last).toBe(at)
+    expect(ring.last).toBe(at)
     await put(`${T}/tracing_on`, '7')
     expect(await read(`${T}/tracing_on`)).toBe('1\n')
     s.kernel.run(s.kernel.now + 100)
-    expect(s.hub.ring.last).toBeGreaterThan(at)
+    expect(ring.last).toBeGreaterThan(at)
 
-    expect(await read(`${T}/buffer_size_kb`)).toBe(
-      `${Math.ceil(((1 << 18) * SLOT_BYTES) / 1024)}\n`,
-    )
+    expect(await read(`${T}/buffer_size_kb`)).toBe('1408\n')
+    expect(ring.capacity).toBe(Math.floor((1408 * 1024) / SLOT_BYTES))
     expect((await put(`${T}/buffer_size_kb`, '100')).statusCode).toBe(200)
     expect(await read(`${T}/buffer_size_kb`)).toBe('100\n')
-    expect(s.hub.ring.capacity).toBe(Math.floor((100 * 1024) / SLOT_BYTES))
-    expect(s.hub.ring.first).toBe(s.hub.ring.last - s.hub.ring.capacity + 1)
+    expect(ring.capacity).toBe(Math.floor((100 * 1024) / SLOT_BYTES))
+    expect(ring.first).toBe(ring.last - ring.capacity + 1)
     expect((await put(`${T}/buffer_size_kb`, '0')).statusCode).toBe(400)
     expect((await put(`${T}/buffer_size_kb`, '99999999999')).statusCode).toBe(507)
     expect(await read(`${T}/buffer_size_kb`)).toBe('100\n')
@@ -235,6 +250,7 @@ describe('tracefs files', () => {
       expect(r.statusCode, f).toBe(403)
       expect(r.body).toBe('write error: Permission denied\n')
     }
+    await enableKmem(s)
     s.kernel.tracer.emit(0, 90, 'kscand', EV.kmem_scan_mm_start, [1])
     const head = await s.server.inject({ method: 'HEAD', url: `${T}/trace_pipe` })
     expect(head.statusCode).toBe(200)
@@ -245,11 +261,12 @@ describe('tracefs files', () => {
 
   it('writes need the token when one is configured, and are audited as sysfs_write', async () => {
     s = await serve({ token: 'tok' })
+    await put(`${T}/events/enable`, '1', { authorization: 'Bearer tok' })
     expect((await put(`${T}/tracing_on`, '0')).statusCode).toBe(401)
     expect(await read(`${T}/tracing_on`)).toBe('1\n')
     const ok = await put(`${T}/events/kthread/enable`, '0', { authorization: 'Bearer tok' })
     expect(ok.statusCode).toBe(200)
-    const last = s.hub.ring.get(s.hub.ring.last)
+    const last = s.hub.traceRing.get(s.hub.traceRing.last)
     expect(last?.id).toBe(EV.sysfs_write)
     expect(last?.args).toEqual([`${T}/events/kthread/enable`, '1', '0'])
   })

@@ -29,10 +29,22 @@ export interface Captured {
   lines(): string[]
 }
 
-/** Records every event the kernel emits from now on. */
-export function capture(k: Kernel): Captured {
+/** Every declared event but the ones named. */
+export function allBut(...names: EventName[]): EventName[] {
+  return EVENTS.map((e) => e.name).filter((n) => !names.includes(n))
+}
+
+/**
+ * Records the events named (by default every event) from now on, enabling them as a
+ * consumer of the kernel's tracepoints (every event is off at boot).
+ */
+export function capture(k: Kernel, names?: readonly EventName[]): Captured {
   const events: TraceEvent[] = []
-  k.tracer.subscribe((e) => events.push(e))
+  const mask = new Uint8Array(EVENTS.length)
+  EVENTS.forEach((e, i) => {
+    mask[i] = names === undefined || names.includes(e.name) ? 1 : 0
+  })
+  k.tracer.subscribe((e) => events.push(e), mask)
   return {
     events,
     named: (name) => events.filter((e) => EVENTS[e.id].name === name),

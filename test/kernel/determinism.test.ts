@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { MiB, PR_SET_PTE_A_SCAN_SCALE } from '../../src/kernel/constants.ts'
 import { DEMO_CONFIG, DEMO_PROCESSES } from '../../src/kernel/demo.ts'
 import { Kernel } from '../../src/kernel/kernel.ts'
-import { capture } from '../helpers/kernel.ts'
+import { allBut, capture } from '../helpers/kernel.ts'
 
 /** The failure message: the seed and the first line the traces differ at. */
 function reproduce(seed: number, a: readonly string[], b: readonly string[]): string {
@@ -31,8 +31,7 @@ describe('determinism', () => {
     numaBalancing = 0,
   ): string[] {
     const k = new Kernel({ ...DEMO_CONFIG, seed, numaBalancing })
-    const trace = capture(k)
-    k.tracer.setEnabled('kmem_scan_mm_start', withStarts)
+    const trace = capture(k, withStarts ? undefined : allBut('kmem_scan_mm_start'))
     k.kscand.store_mms_to_scan(mmsToScan)
     for (const p of DEMO_PROCESSES) k.exec(p)
     if (numaBalancing) {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { MiB } from '../../src/kernel/constants.ts'
-import { boot, capture, fields, pagesConserved } from '../helpers/kernel.ts'
+import { allBut, boot, capture, fields, pagesConserved } from '../helpers/kernel.ts'
 
 describe('start and stop', () => {
   it('a double start is one thread; stopping a stopped thread is a no-op', () => {
@@ -43,8 +43,7 @@ describe('start and stop', () => {
       k.exec({ comm: `p${i}`, size: 2 * MiB, policy: { mode: 'bind', nodes: [2] } }),
     )
     k.kscand.store_mms_to_scan(1_000_000)
-    const trace = capture(k)
-    k.tracer.setEnabled('kmem_scan_mm_start', false)
+    const trace = capture(k, allBut('kmem_scan_mm_start'))
     // Run in small steps until kscand is parked mid-cycle with some mms scanned.
     while (k.thread('kscand').state !== 'running' || k.vmstat.get('nr_kscand_mm_scans') === 0) {
       k.run(k.now + 1, 1)

@@ -10,7 +10,7 @@ import {
   PR_GET_PTE_A_SCAN_SCALE,
   PR_SET_PTE_A_SCAN_SCALE,
 } from '../../src/kernel/constants.ts'
-import { boot, capture, fields, pagesConserved } from '../helpers/kernel.ts'
+import { allBut, boot, capture, fields, pagesConserved } from '../helpers/kernel.ts'
 
 describe('fork, exec and exit', () => {
   it('registers every new mm at the tail with kmem_mm_enter; exit emits kmem_mm_exit and frees pages', () => {
@@ -79,8 +79,7 @@ describe('fork, exec and exit', () => {
     // Slow PTEs: a 30720-page scan crosses cond_resched() points between its chunks.
     const k = boot({ costs: { pteNs: 1000 } })
     const p = k.exec({ comm: 'big', size: 120 * MiB, policy: { mode: 'bind', nodes: [2] } })
-    const trace = capture(k)
-    k.tracer.setEnabled('kmem_scan_mm_start', false)
+    const trace = capture(k, allBut('kmem_scan_mm_start'))
     while (k.kscand.scanning !== p.mm) k.run(k.now + 1, 1)
     expect(k.vmstat.get('nr_kscand_slowtier')).toBeLessThan(30720)
     k.exit(p.pid)

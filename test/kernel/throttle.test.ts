@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { GiB, MiB, PAGE_SIZE, PR_SET_PTE_A_SCAN_SCALE } from '../../src/kernel/constants.ts'
 import { updateScanParams } from '../../src/kernel/kscand.ts'
-import { boot, capture, fields } from '../helpers/kernel.ts'
+import { allBut, boot, capture, fields } from '../helpers/kernel.ts'
 
 type Case = { scale: number; fratio: number; hot: boolean; periods: number[]; sizes: number[] }
 
@@ -121,8 +121,7 @@ function scansOf(hot: boolean, scale: number, scans: number) {
   })
   if (scale !== 8) k.prctl(p.pid, PR_SET_PTE_A_SCAN_SCALE, scale)
   k.stopThread('kmigrated')
-  const trace = capture(k)
-  k.tracer.setEnabled('kmem_scan_mm_start', false)
+  const trace = capture(k, allBut('kmem_scan_mm_start'))
   while (trace.named('kmem_scan_mm_end').length < scans) k.run(k.now + 1000)
   return trace.named('kmem_scan_mm_end').slice(0, scans).map(fields)
 }
