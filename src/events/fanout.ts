@@ -165,7 +165,6 @@ export abstract class FanOut {
     if (epoch !== this.ring.epoch) return 'epoch-changed'
     if (seq > this.ring.last) return 'future'
     if (seq + 1 < this.ring.first) return 'expired'
-    if (seq === this.ring.last) return 'ok'
     for (let i = 0; i < filter.mask.length; i++) {
       if (filter.mask[i] === 1 && !(this.recordedSince[i] <= seq)) return 'not-recorded'
     }

@@ -91,6 +91,24 @@ describe('determinism', () => {
     expect(traceOf(43, false, 4096, atOnce, 3).join('\n')).not.toBe(a.join('\n'))
   })
 
+  it('the trace of an enabled event does not depend on which other events are enabled', () => {
+    const run = (names?: Parameters<typeof capture>[1]) => {
+      const k = new Kernel({ ...DEMO_CONFIG, seed: 42 })
+      const trace = capture(k, names)
+      for (const p of DEMO_PROCESSES) k.exec(p)
+      k.run(15_000)
+      return trace.lines().filter((l) => l.includes(' kmem_scan_mm_end: '))
+    }
+    const alone = run(['kmem_scan_mm_end'])
+    expect(alone.length).toBeGreaterThan(10)
+    // With every event on (kmem_scan_mm_start makes kscand visit one by one), and with the
+    // migrations on besides.
+    const all = run()
+    expect(all.join('\n'), reproduce(42, alone, all)).toBe(alone.join('\n'))
+    const some = run(['kmem_scan_mm_end', 'kmem_scan_mm_migrate', 'kthread_wake'])
+    expect(some.join('\n'), reproduce(42, alone, some)).toBe(alone.join('\n'))
+  })
+
   it('tracing every visit (kscand visits one by one) changes nothing else', () => {
     // 256 visits a cycle keeps the number of traced visits small.
     const withStarts = traceOf(42, true, 256).filter((l) => !l.includes('kmem_scan_mm_start'))
