@@ -20,10 +20,7 @@ export const tracingRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (ap
         tags: ['tracing'],
         operationId: 'readTracePipe',
         summary: 'Stream the trace as ftrace lines (`curl -N`), consuming them',
-        description:
-          'Blocks until events arrive and streams them as trace_pipe lines; events read here ' +
-          'are consumed (another reader does not see them). When the ring overwrote events ' +
-          'before they were read, a `CPU:0 [LOST N EVENTS]` line says how many.',
+        description: TRACEFS_STREAMS[0].doc,
         response: {
           200: {
             description: 'the lines, never ending',
@@ -56,7 +53,7 @@ export const tracingRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (ap
   refuseWrites(app, `${TRACEFS}/trace_pipe`)
 
   const files = tracefsFiles(hub)
-  const paths = [...files.map((f) => f.path), ...TRACEFS_STREAMS.map((n) => `${TRACEFS}/${n}`)]
+  const paths = [...files.map((f) => f.path), ...TRACEFS_STREAMS.map((f) => `${TRACEFS}/${f.name}`)]
   const byPath = new Map(files.map((f) => [f.path, f]))
   for (const [dir, names] of directoriesOf(paths)) {
     if (dir === TRACEFS || dir.startsWith(`${TRACEFS}/`)) {

@@ -19,7 +19,15 @@ import { SLOT_BYTES } from './ring.ts'
 export { TRACEFS }
 
 /** Files served by a route of their own rather than by the table: listed with it. */
-export const TRACEFS_STREAMS = ['trace_pipe'] as const
+export const TRACEFS_STREAMS = [
+  {
+    name: 'trace_pipe',
+    doc:
+      'Blocks until events arrive and streams them as trace_pipe lines (`curl -N`); events ' +
+      'read here are consumed (another reader does not see them). When the buffer overwrote ' +
+      'events before they were read, a `CPU:0 [LOST N EVENTS]` line says how many.',
+  },
+] as const
 
 const ALL = EVENTS.map((_, i) => i)
 
