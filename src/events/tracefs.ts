@@ -268,6 +268,10 @@ export function tracefsFiles(hub: EventHub): SysfsFile[] {
         const t = trace()
         return t.header + lines(t.lines)
       },
+      brief: () => {
+        const s = hub.pipeStats()
+        return `entries-in-buffer/entries-written: ${s.entries}/${s.entries + s.overrun}\n`
+      },
       json: () => {
         const t = trace()
         return {
