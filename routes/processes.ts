@@ -101,10 +101,11 @@ export const processRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     (req, reply) => {
       const d = processDetail(kernel, lookupProcess(kernel, req.params.pid))
-      const { scan, migration, pages_per_node, stall, ...rest } = d
+      // scan and migration print their fields as lines of their own (their names say whose
+      // they are); the stall as three lines, its reason a sentence.
+      const { scan, migration, stall, ...rest } = d
       const flat = {
         ...rest,
-        pages_per_node: pages_per_node.join('/'),
         ...scan,
         ...migration,
         stalled: stall?.cause,

@@ -20,8 +20,7 @@ import { Scenario } from '../src/schemas/scenario.ts'
 import { SimStatus, SimStep, SimUpdate } from '../src/schemas/sim.ts'
 import { historyJson, historyRows } from '../src/views/history.ts'
 
-const statusText = (s: RunnerStatus) =>
-  keyValueText({ now_ms: s.now, mode: s.mode, speed: s.speed, lag_ms: s.lag_ms, seed: s.seed })
+const statusText = (s: RunnerStatus) => keyValueText({ ...s })
 
 const setting = (r: SimRunner) => `mode=${r.status().mode} speed=${r.status().speed}`
 

@@ -51,10 +51,23 @@ export function checkIfMatch(req: FastifyRequest, currentText: string): void {
   }
 }
 
-/** `name value` lines, the shape of /proc/vmstat, for flat objects. */
+/**
+ * A value on one line of text: `-` for none, an array's items joined by `/` (pages per node
+ * `0/1024/512`), an object as `name=value` pairs with the names its JSON has (a workload
+ * `pattern=hotset hot_fraction=0.1`), parenthesised when it sits inside another.
+ */
+function textValue(v: unknown, inner = false): string {
+  if (v === null || v === undefined) return '-'
+  if (Array.isArray(v)) return v.map((x) => textValue(x, true)).join('/')
+  if (typeof v !== 'object') return String(v)
+  const pairs = Object.entries(v).map(([k, x]) => `${k}=${textValue(x, true)}`)
+  return inner ? `(${pairs.join(' ')})` : pairs.join(' ')
+}
+
+/** `name value` lines, the shape of /proc/vmstat, named as the JSON representation names them. */
 export function keyValueText(obj: Record<string, unknown>): string {
   let s = ''
-  for (const [k, v] of Object.entries(obj)) s += `${k} ${v ?? '-'}\n`
+  for (const [k, v] of Object.entries(obj)) s += `${k} ${textValue(v)}\n`
   return s
 }
 

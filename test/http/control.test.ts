@@ -330,7 +330,7 @@ describe('simulated time', () => {
     const r = await inject('GET', '/sim', undefined, JSON_ACCEPT)
     expect(r.json()).toEqual({ now: 0, mode: 'paused', speed: 1, lag_ms: 0, seed: 7 })
     expect((await inject('GET', '/sim')).body).toBe(
-      'now_ms 0\nmode paused\nspeed 1\nlag_ms 0\nseed 7\n',
+      'now 0\nmode paused\nspeed 1\nlag_ms 0\nseed 7\n',
     )
   })
 
