@@ -92,8 +92,11 @@ export function serveFile(app: App, f: SysfsFile, docs: FileDocs): void {
         const old = brief()
         write(text, req.method === 'POST')
         // tracefs chooses what is observed, not what is simulated: not recorded (recording.ts).
-        const command = traced ? null : { do: 'write' as const, path: f.path, value: text }
-        auditWrite(app.kernel, req, f.path, old.trimEnd(), brief().trimEnd(), command)
+        // A zero-length write that changed nothing (a sysfs store never saw it) is no write.
+        if (text !== '' || brief() !== old) {
+          const command = traced ? null : { do: 'write' as const, path: f.path, value: text }
+          auditWrite(app.kernel, req, f.path, old.trimEnd(), brief().trimEnd(), command)
+        }
         show(req, reply)
       },
     })
@@ -142,6 +145,7 @@ export function serveDirectory(
   app.get(
     dir,
     {
+      config: { directory: true },
       schema: {
         tags: [tag],
         operationId: operationId('list', dir),
@@ -154,5 +158,5 @@ export function serveDirectory(
     },
     handler,
   )
-  app.get(`${dir}/`, { schema: { hide: true } }, handler)
+  app.get(`${dir}/`, { schema: { hide: true }, config: { directory: true } }, handler)
 }

@@ -70,7 +70,10 @@ export const procRoutes: FastifyPluginAsyncZod = async (app) => {
     entries.sort((a, b) => byteOrder(a.name, b.name))
     return { text: entries.map((e) => `${e.name}\n`).join(''), json: { path, entries } }
   }
+  /** Listings are directories: a write to one is EISDIR (methods.ts). */
+  const directory = { directory: true }
   const listingSchema = (summary: string, params?: typeof PidParams) => ({
+    config: directory,
     schema: {
       tags: ['proc'],
       operationId: params ? 'listProcPid' : 'listProc',
@@ -101,7 +104,7 @@ export const procRoutes: FastifyPluginAsyncZod = async (app) => {
     listingSchema('List /proc: a directory per process and kernel thread, and the files'),
     listProc,
   )
-  app.get('/proc/', { schema: { hide: true } }, listProc)
+  app.get('/proc/', { schema: { hide: true }, config: directory }, listProc)
 
   const listPid = (req: FastifyRequest<{ Params: { pid: string } }>, reply: FastifyReply) => {
     const { pid } = req.params
@@ -111,7 +114,7 @@ export const procRoutes: FastifyPluginAsyncZod = async (app) => {
     sendRepresentation(req, reply, text, () => json)
   }
   app.get('/proc/:pid', listingSchema('List /proc/PID', PidParams), listPid)
-  app.get('/proc/:pid/', { schema: { hide: true, params: PidParams } }, listPid)
+  app.get('/proc/:pid/', { schema: { hide: true, params: PidParams }, config: directory }, listPid)
 
   app.get(
     '/proc/:pid/numa_maps',

@@ -30,6 +30,7 @@ import type { Kernel } from '../kernel/kernel.ts'
 import type { Process } from '../kernel/mm.ts'
 import type { ProcessSpec } from '../kernel/spec.ts'
 import type { SysfsFile } from '../sysfs/file.ts'
+import { writtenText } from '../sysfs/written.ts'
 import { BoundedQueue, QueueFullError } from './queue.ts'
 import { MAX_STATE_BYTES, type StateFile, StateTooLargeError } from './state-file.ts'
 
@@ -258,7 +259,11 @@ export function persistWrites(
     try {
       if (reply.statusCode >= 400) return payload
       const url = req.routeOptions.url
-      if (url !== undefined && persistence.isTunable(url)) persistence.written.add(url)
+      // A zero-length write succeeds without writing (sysfs/file.ts): the file records
+      // only tunables that were written.
+      if (url !== undefined && persistence.isTunable(url) && writtenText(req.body) !== '') {
+        persistence.written.add(url)
+      }
       try {
         await persistence.saveAsync()
       } catch (err) {

@@ -27,6 +27,8 @@ const STATUS: Record<ErrnoName, number> = {
   EBUSY: 409,
   EEXIST: 409,
   ENOTDIR: 404,
+  // A write to a directory: the resource is there, the method does not apply (see Allow).
+  EISDIR: 405,
   EINVAL: 400,
   // A configured limit (MAX_PROCESSES) is reached: 507 Insufficient Storage, like ENOMEM.
   ENOSPC: 507,

@@ -1,9 +1,12 @@
 /**
  * 405 Method Not Allowed with an `Allow` header for every route, generated: an onRoute hook
  * records which methods each URL answers, and once all route plugins are registered a
- * hidden fallback route takes the other methods. OPTIONS answers 204 with the same header.
- * Routes that exist only to refuse (a write to a 0444 file, answered 403) are marked
- * `config: { refuses: true }` and are not advertised in `Allow`.
+ * hidden fallback route takes the other methods, GET and HEAD included (GET of an action
+ * such as POST /threads/kscand/stop is 405, not 404). OPTIONS answers 204 with the same
+ * header. Routes that exist only to refuse (a write to a 0444 file, answered 403) are marked
+ * `config: { refuses: true }` and are not advertised in `Allow`. A directory listing is
+ * marked `config: { directory: true }`: a write to it is EISDIR, as open(2) for writing of a
+ * directory fails, rather than EOPNOTSUPP.
  */
 import type { FastifyInstance, HTTPMethods } from 'fastify'
 import { HttpError } from './errors.ts'
@@ -12,14 +15,20 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route only refuses the method (403): leave it out of `Allow`. */
     refuses?: boolean
+    /** The route lists a directory: writes to its URL are EISDIR. */
+    directory?: boolean
   }
 }
 
-const FALLBACK_METHODS: HTTPMethods[] = ['DELETE', 'PATCH', 'POST', 'PUT', 'OPTIONS']
+const FALLBACK_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'DELETE', 'PATCH', 'POST', 'PUT', 'OPTIONS']
+
+/** The methods that open a file for writing: on a directory, EISDIR. */
+const WRITES: ReadonlySet<string> = new Set(['PATCH', 'POST', 'PUT'])
 
 interface UrlMethods {
   taken: Set<string>
   allowed: Set<string>
+  directory: boolean
 }
 
 /**
@@ -31,8 +40,9 @@ export function trackMethods(fastify: FastifyInstance): () => Promise<void> {
   let sealed = false
   fastify.addHook('onRoute', (route) => {
     if (sealed) return
-    const m = urls.get(route.url) ?? { taken: new Set(), allowed: new Set() }
+    const m = urls.get(route.url) ?? { taken: new Set(), allowed: new Set(), directory: false }
     urls.set(route.url, m)
+    if (route.config?.directory) m.directory = true
     for (const method of [route.method].flat()) {
       m.taken.add(method)
       if (!route.config?.refuses) m.allowed.add(method)
@@ -53,6 +63,9 @@ export function trackMethods(fastify: FastifyInstance): () => Promise<void> {
           handler: async (req, reply) => {
             reply.header('allow', allow)
             if (req.method === 'OPTIONS') return reply.code(204).send()
+            if (m.directory && WRITES.has(req.method)) {
+              throw new HttpError('EISDIR', `${url} is a directory (allowed: ${allow})`)
+            }
             throw new HttpError(
               'EOPNOTSUPP',
               `${req.method} does not apply to ${url} (allowed: ${allow})`,

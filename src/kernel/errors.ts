@@ -18,6 +18,7 @@ export const ERRNO = {
   EBUSY: { errno: 16, text: 'Device or resource busy' },
   EEXIST: { errno: 17, text: 'File exists' },
   ENOTDIR: { errno: 20, text: 'Not a directory' },
+  EISDIR: { errno: 21, text: 'Is a directory' },
   EINVAL: { errno: 22, text: 'Invalid argument' },
   ENOSPC: { errno: 28, text: 'No space left on device' },
   ERANGE: { errno: 34, text: 'Numerical result out of range' },

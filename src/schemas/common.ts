@@ -26,7 +26,7 @@ const ERROR_DESCRIPTIONS = {
   401: 'EACCES: a token is configured and the request has no valid bearer token',
   403: 'EACCES: a request from another site (Origin, Sec-Fetch-Site), or a write to a 0444 file; EPERM: the kernel refuses it (stopping kswapd)',
   404: 'ENOENT / ESRCH: no such file, thread or process',
-  405: 'EOPNOTSUPP: the method does not apply; see the Allow header',
+  405: 'EOPNOTSUPP: the method does not apply; EISDIR: a write to a directory; see the Allow header',
   409: "EOPNOTSUPP: not available in the daemon's present state; the message says why",
   412: 'ESTALE: If-Match does not match the current ETag; nothing changed',
   413: 'E2BIG: the body, the VMAs of a process, the state file or the session recording (RECORD_BYTES) would pass or passed their limit',

@@ -52,7 +52,8 @@ export interface SysfsFile {
   brief?(): string
   /**
    * Parses the written bytes as the store would and stores them; throws EINVAL (and changes
-   * nothing) when the parser or the kernel's validation rejects them. `append` is true for a
+   * nothing) when the parser or the kernel's validation rejects them; a zero-length write
+   * does what the file's kernel code does with it (PARSES_EMPTY_WRITE). `append` is true for a
    * write opened for appending (`>>`, POST) and false (the default) for a truncating one
    * (`>`, PUT); only files whose kernel handler looks at O_TRUNC (tracefs's set_event,
    * trace) tell them apart.
@@ -116,8 +117,18 @@ interface Knob<P extends ParserName, T> {
   store(v: ParsedValue<P>): void
 }
 
+/**
+ * Parsers whose files hand a zero-length write to them. sysfs_kf_write() returns 0 before
+ * the store when count is 0, and __do_proc_dointvec() returns 0 when `*lenp` is 0, so an
+ * empty write to a sysfs or sysctl file succeeds and changes nothing; debugfs's
+ * simple_attr_write() parses the empty buffer, and kstrtoull("") is EINVAL
+ * (docs/spec/kernel-interfaces.md §5.2).
+ */
+const PARSES_EMPTY_WRITE: ReadonlySet<ParserName> = new Set(['kstrtoull'])
+
 export function knob<P extends ParserName, T>(k: Knob<P, T>): SysfsFile {
   const format = k.format ?? String
+  const skipsEmpty = !PARSES_EMPTY_WRITE.has(k.parser)
   return {
     path: k.path,
     mode: 0o644,
@@ -127,7 +138,10 @@ export function knob<P extends ParserName, T>(k: Knob<P, T>): SysfsFile {
     value: k.value,
     show: () => `${format(k.get())}\n`,
     json: () => (k.toJson ? k.toJson(k.get()) : k.get()),
-    write: (buf) => k.store(parse(k.parser, k.path, buf, k.passErrno)),
+    write: (buf) => {
+      if (buf.length === 0 && skipsEmpty) return
+      k.store(parse(k.parser, k.path, buf, k.passErrno))
+    },
   }
 }
 

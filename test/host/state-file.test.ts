@@ -249,6 +249,11 @@ describe('saving on every accepted write', () => {
     const path = join(dir(), 'state.json')
     const a = await buildOps({ stateFile: path, token: TOKEN })
     try {
+      // A zero-length write succeeds without writing: the file does not record the tunable.
+      const empty = await a.server.inject({ method: 'PUT', url: SLEEP, payload: '', headers: AUTH })
+      expect(empty.statusCode).toBe(200)
+      expect(saved(path).tunables).toEqual({})
+
       const put = await a.server.inject({ method: 'PUT', url: SLEEP, payload: '77', headers: AUTH })
       expect(put.statusCode).toBe(200)
       expect(saved(path).tunables).toEqual({ [SLEEP]: '77' })

@@ -55,6 +55,33 @@ describe('threads', () => {
     expect((await inject('GET', '/threads/ksmd')).statusCode).toBe(404)
   })
 
+  it('answers GET, HEAD, PUT or DELETE of an action with 405 and Allow: POST, doing nothing', async () => {
+    const actions = [
+      '/threads/kscand/start',
+      '/threads/kscand/stop',
+      '/threads/kswapd0/stop',
+      '/processes/1000/fork',
+      '/processes/1000/prctl',
+      '/sim/step',
+    ]
+    const before = { now: t.kernel.now, pids: t.kernel.processList().length }
+    for (const url of actions) {
+      for (const method of ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH'] as const) {
+        const r = await t.server.inject({ method, url, headers: AUTH })
+        expect(r.statusCode, `${method} ${url}`).toBe(405)
+        expect(r.headers.allow, `${method} ${url}`).toBe('POST')
+      }
+    }
+    const r = await inject('GET', '/threads/kscand/stop', undefined, JSON_ACCEPT)
+    expect(r.json()).toMatchObject({ errno: 95, code: 'EOPNOTSUPP' })
+    expect(r.json().detail).toBe('GET does not apply to /threads/:name/stop (allowed: POST)')
+    expect((await inject('GET', '/threads/kscand/stop')).body).toBe(
+      '/threads/kscand/stop: Operation not supported\n',
+    )
+    expect(t.kernel.thread('kscand').state).not.toBe('stopped')
+    expect({ now: t.kernel.now, pids: t.kernel.processList().length }).toEqual(before)
+  })
+
   it('stops and starts idempotently, each transition traced', async () => {
     const events: TraceEvent[] = []
     t.kernel.tracer.subscribe((e) => events.push(e))

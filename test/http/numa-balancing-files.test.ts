@@ -109,12 +109,32 @@ describe('the files over HTTP', () => {
       expect(Number(r.body)).toBe(Number(v))
       expect(t.kernel.numab.mode).toBe(Number(v))
     }
-    for (const v of ['5', '-1', '2x', '', '1\0']) {
+    for (const v of ['5', '-1', '2x', '\n', '1\0']) {
       const r = await put(SYSCTL, v)
       expect(r.statusCode).toBe(400)
       expect(r.body).toContain('Invalid argument')
       expect(t.kernel.numab.mode).toBe(2)
     }
+  })
+
+  it('a zero-length write to a sysctl succeeds and changes nothing (proc_dointvec: !*lenp)', async () => {
+    await put(SYSCTL, '3')
+    await put(RATE, '100')
+    for (const f of [SYSCTL, RATE]) {
+      const r = await put(f, '')
+      expect(r.statusCode, f).toBe(200)
+    }
+    expect(t.kernel.numab.mode).toBe(3)
+    expect((await get(SYSCTL)).body).toBe('3\n')
+    expect((await get(RATE)).body).toBe('100\n')
+  })
+
+  it('a zero-length write to a debugfs u32 is EINVAL: simple_attr_write parses ""', async () => {
+    const f = `${DBG}/hot_threshold_ms`
+    const r = await put(f, '')
+    expect(r.statusCode).toBe(400)
+    expect(r.body).toBe('write error: Invalid argument\n')
+    expect((await get(f)).body).toBe('1000\n')
   })
 
   it('turning the tiering bit on resets every node’s threshold state', async () => {

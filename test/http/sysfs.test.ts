@@ -195,6 +195,24 @@ describe('writes', () => {
     expect(json.json()).toEqual({ path: `${K}/scan_sleep_ms`, mode: '0644', value: 106 })
   })
 
+  it('of zero length succeed and change nothing, as sysfs_kf_write returns 0 for them', async () => {
+    await t.close()
+    t = await build({ log: true })
+    const before = state()
+    for (const r of [
+      await put(`${K}/scan_sleep_ms`, ''),
+      await post(`${K}/scan_sleep_ms`, ''),
+      await put(`${K}/scan_sleep_ms`, { value: '' }),
+      await t.server.inject({ method: 'PUT', url: `${K}/scan_enabled` }),
+    ]) {
+      expect(r.statusCode).toBe(200)
+    }
+    expect((await put(`${K}/scan_sleep_ms`, '')).body).toBe('20\n')
+    expect(state()).toEqual(before)
+    // kscand was not woken (the store never ran) and no write was logged as accepted.
+    expect(t.logs.join('')).not.toContain('write accepted')
+  })
+
   it('wake kscand at once', async () => {
     t.kernel.advance(3000)
     expect(t.kernel.kscand.thread.state).toBe('sleeping')
@@ -291,7 +309,6 @@ describe('rejected writes', () => {
     ['negative', '-1'],
     ['past 2^32', '4294967296'],
     ['past 2^64', '18446744073709551616'],
-    ['empty', ''],
     ['just a newline', '\n'],
     ['binary', Buffer.from([0xff, 0xfe, 0x00, 0x31])],
     ['a float', '1.5'],
@@ -436,12 +453,29 @@ describe('paths and methods', () => {
     const ro = await t.server.inject({ method: 'PATCH', url: '/proc/vmstat' })
     expect(ro.statusCode).toBe(405)
     expect(ro.headers.allow).toBe('GET, HEAD')
-    const dir = await t.server.inject({ method: 'PUT', url: K, payload: '1' })
-    expect(dir.statusCode).toBe(405)
-    expect(dir.headers.allow).toBe('GET, HEAD')
     const opt = await t.server.inject({ method: 'OPTIONS', url: `${K}/scan_sleep_ms` })
     expect(opt.statusCode).toBe(204)
     expect(opt.headers.allow).toBe('GET, HEAD, POST, PUT')
+  })
+
+  it('a write to a directory is EISDIR (405 with Allow), with or without its slash', async () => {
+    const before = state()
+    for (const url of [K, `${K}/`, '/sys', '/proc', '/proc/', '/proc/sys/kernel/']) {
+      for (const method of ['PUT', 'POST', 'PATCH'] as const) {
+        const r = await t.server.inject({ method, url, payload: '1', headers: FORM })
+        expect(r.statusCode, `${method} ${url}`).toBe(405)
+        expect(r.headers.allow, `${method} ${url}`).toBe('GET, HEAD')
+        expect(r.body).toBe('write error: Is a directory\n')
+      }
+    }
+    const json = await put(K, '1', { ...FORM, ...JSON_ACCEPT })
+    expect(json.json()).toMatchObject({ errno: 21, code: 'EISDIR' })
+    expect(json.json().detail).toBe(`${K} is a directory (allowed: GET, HEAD)`)
+    // Not a write: DELETE of a directory is the method that does not apply.
+    const del = await t.server.inject({ method: 'DELETE', url: K })
+    expect(del.statusCode).toBe(405)
+    expect(del.body).toBe('write error: Operation not supported\n')
+    expect(state()).toEqual(before)
   })
 
   it('HEAD answers like GET without a body', async () => {
