@@ -11,14 +11,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { compileFilter, type Filter, GlobError } from '../src/events/filter.ts'
 import type { EventHub } from '../src/events/hub.ts'
-import { CLOSE, Format, MAX_BATCH_MS, MIN_BATCH_MS, Subscribe } from '../src/events/protocol.ts'
+import { CLOSE, PROTOCOL, Query, Subscribe } from '../src/events/protocol.ts'
 import { openSession, type Position, subscriptionOf } from '../src/events/session.ts'
 import { TOKEN_PROTOCOL } from '../src/http/auth.ts'
 import { HttpError } from '../src/http/errors.ts'
 import { errors } from '../src/schemas/common.ts'
-
-/** The subprotocol a client offers (and the server selects) for this protocol. */
-export const PROTOCOL = 'kscand-sim.v1'
 
 /** Streams one client address may have open at once, unless configured. */
 export const DEFAULT_STREAMS_PER_ADDRESS = 8
@@ -28,25 +25,6 @@ export interface EventsRouteOptions {
   /** Streams one client address may have open at once. */
   readonly maxStreamsPerAddress?: number
 }
-
-export const Query = z
-  .strictObject({
-    events: z.string().max(2048).optional().describe('comma-separated event globs'),
-    pids: z
-      .string()
-      .regex(/^\d+(,\d+)*$/)
-      .optional()
-      .describe('comma-separated pids'),
-    since: z.coerce.number().int().min(0).optional().describe('resume after this seq'),
-    epoch: z.string().min(1).max(64).optional().describe('the epoch `since` belongs to'),
-    format: Format.optional(),
-    batch_ms: z.coerce.number().int().min(MIN_BATCH_MS).max(MAX_BATCH_MS).optional(),
-  })
-  .refine((q) => (q.since === undefined) === (q.epoch === undefined), {
-    message: 'since and epoch go together',
-  })
-
-type Query = z.infer<typeof Query>
 
 /** The URL's subscription as a filter and position; throws EINVAL (400) when invalid. */
 function fromQuery(q: Query): { filter: Filter; since: Position | null } {

@@ -5,28 +5,11 @@
  */
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import Fastify from 'fastify'
-import { app } from '../src/app.ts'
-import { SimRunner } from '../src/host/runner.ts'
-import { DEMO_CONFIG } from '../src/kernel/demo.ts'
-import { Kernel } from '../src/kernel/kernel.ts'
+import { servedDocument } from './served-document.ts'
 
 export const OPENAPI_PATH = fileURLToPath(new URL('../openapi.yaml', import.meta.url))
 
-export async function generateOpenapi(): Promise<string> {
-  const kernel = new Kernel({ ...DEMO_CONFIG, autostart: false })
-  const runner = new SimRunner(kernel, { mode: 'paused' })
-  const server = Fastify()
-  try {
-    await server.register(app, { kernel, runner })
-    const r = await server.inject('/openapi.yaml')
-    if (r.statusCode !== 200) throw new Error(`GET /openapi.yaml answered ${r.statusCode}`)
-    return r.body
-  } finally {
-    runner.close()
-    await server.close()
-  }
-}
+export const generateOpenapi = (): Promise<string> => servedDocument('/openapi.yaml')
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(OPENAPI_PATH, await generateOpenapi())

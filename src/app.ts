@@ -27,6 +27,7 @@ import { threadRoutes } from '../routes/threads.ts'
 import { tracingRoutes } from '../routes/tracing.ts'
 import { CLOSE, MAX_CLIENT_FRAME } from './events/protocol.ts'
 import type { SimRunner } from './host/runner.ts'
+import { asyncapiDocument } from './http/asyncapi.ts'
 import { readGuard, type WriteGuard, writeGuard } from './http/auth.ts'
 import { type BrowserPolicy, browserGuard, LOOPBACK_POLICY } from './http/browsers.ts'
 import { HttpError, sendError, toHttpError } from './http/errors.ts'
@@ -188,12 +189,18 @@ async function controlPlane(fastify: FastifyInstance, opts: AppOptions): Promise
   })
   // The dashboard at / (not an API route: outside the zod scope and openapi.yaml).
   await fastify.register(dashboardRoutes)
-  // Documents itself: the same document `npm run openapi` writes to openapi.yaml.
+  // Documents itself: the same documents `npm run openapi` and `npm run asyncapi` write to
+  // openapi.yaml and asyncapi.yaml (on the demo machine), from this app's routes and tables.
   const document = { schema: { hide: true }, config: { public: true } }
   fastify.get('/openapi.json', document, () => fastify.swagger())
   fastify.get('/openapi.yaml', document, (_req, reply) =>
     reply.type('application/yaml').send(fastify.swagger({ yaml: true })),
   )
+  let asyncapi: string | undefined
+  fastify.get('/asyncapi.yaml', document, (_req, reply) => {
+    asyncapi ??= asyncapiDocument(fastify.sysfs)
+    return reply.type('application/yaml').send(asyncapi)
+  })
   // Last: 405 for every method a route above does not take.
   await addMethodFallbacks()
 }

@@ -14,6 +14,9 @@ import { GLOB_RE } from './filter.ts'
 import { FULL_NAMES } from './format.ts'
 import { Counters, Node, Occupancy, Rates, StatsNode, Tracing, tunablesSchema } from './state.ts'
 
+/** The subprotocol a client offers (and the server selects) for this protocol. */
+export const PROTOCOL = 'kscand-sim.v1'
+
 export const MIN_BATCH_MS = 50
 export const MAX_BATCH_MS = 1000
 export const DEFAULT_BATCH_MS = 50
@@ -152,6 +155,26 @@ export const Subscribe = z
   )
 
 export type SubscribeMessage = z.infer<typeof Subscribe>
+
+/** The subscription a connection URL may carry (`/events?events=kmem:*&batch_ms=100`). */
+export const Query = z
+  .strictObject({
+    events: z.string().max(2048).optional().describe('comma-separated event globs'),
+    pids: z
+      .string()
+      .regex(/^\d+(,\d+)*$/)
+      .optional()
+      .describe('comma-separated pids'),
+    since: z.coerce.number().int().min(0).optional().describe('resume after this seq'),
+    epoch: z.string().min(1).max(64).optional().describe('the epoch `since` belongs to'),
+    format: Format.optional(),
+    batch_ms: z.coerce.number().int().min(MIN_BATCH_MS).max(MAX_BATCH_MS).optional(),
+  })
+  .refine((q) => (q.since === undefined) === (q.epoch === undefined), {
+    message: 'since and epoch go together',
+  })
+
+export type Query = z.infer<typeof Query>
 
 const fieldSchema: Record<FieldType, () => ZodType> = {
   ptr: () => z.string().regex(/^[0-9a-f]{16}$/),

@@ -20,8 +20,25 @@ const doc = parse(text)
 const SENT = ['snapshot', 'subscribed', 'batch', 'lost', 'heartbeat', 'stats', 'reset', 'error']
 
 describe('asyncapi.yaml', () => {
-  it('is what npm run asyncapi generates', () => {
-    expect(text === generateAsyncapi(), 'asyncapi.yaml is stale: run `npm run asyncapi`').toBe(true)
+  it('is what npm run asyncapi generates', async () => {
+    const generated = await generateAsyncapi()
+    expect(text === generated, 'asyncapi.yaml is stale: run `npm run asyncapi`').toBe(true)
+  })
+
+  it('is served at /asyncapi.yaml as /openapi.yaml is, without the read token', async () => {
+    const s = await serve({ readToken: 'read-token-0123456789abcdef' })
+    try {
+      for (const url of ['/asyncapi.yaml', '/openapi.yaml']) {
+        const r = await s.server.inject({ url })
+        expect(r.statusCode, url).toBe(200)
+        expect(r.headers['content-type'], url).toMatch(/^application\/yaml/)
+      }
+      expect((await s.server.inject({ url: '/threads' })).statusCode).toBe(401)
+      // The same document: what a client fetches is what the repository commits.
+      expect((await s.server.inject({ url: '/asyncapi.yaml' })).body).toBe(text)
+    } finally {
+      await s.close()
+    }
   })
 
   it('is valid AsyncAPI 3.0.0 (@asyncapi/specs with ajv)', () => {

@@ -42,7 +42,14 @@ describe('the read token', () => {
   })
 
   it('leaves the probes, the dashboard files and the API documents open', async () => {
-    for (const path of ['/healthz', '/readyz', '/', '/js/api.js', '/openapi.yaml']) {
+    for (const path of [
+      '/healthz',
+      '/readyz',
+      '/',
+      '/js/api.js',
+      '/openapi.yaml',
+      '/asyncapi.yaml',
+    ]) {
       expect((await send(port(), 'GET', path)).status, path).toBe(200)
     }
   })
