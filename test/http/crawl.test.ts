@@ -1,7 +1,7 @@
 /**
  * A crawl of every GET route the app registers, as text (what curl gets) and as JSON: no body
  * prints `[object Object]`, and every key of every JSON body, at any depth, is snake_case, the
- * one vocabulary of the API (README "JSON"). The routes come from the app itself (an onRoute
+ * one vocabulary of the API (README "HTTP API"). The routes come from the app itself (an onRoute
  * hook), so a route added later is crawled without this file changing; `:pid` and `:name`
  * take every process and kernel thread there is. The documents (openapi.json as served,
  * asyncapi.yaml) are held to the same rule for the properties they declare, which covers the
