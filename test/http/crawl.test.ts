@@ -28,7 +28,6 @@ const SNAKE = /^[a-z0-9]+(_[a-z0-9]+)*$/
  * Names the kernel gives, copied as the kernel prints them:
  * - /proc/PID/status: fs/proc/array.c's field names (`VmRSS`, `PPid`, `Mems_allowed_list`);
  * - numa_maps: show_numa_map()'s `kernelpagesize_kB`;
- * - meminfo files: the kernel's labels (`MemFree`, `Active(anon)`);
  * - tracefs per_cpu/cpuN/stats: ring_buffer's labels (`oldest event ts`, `commit overrun`).
  * Maps keyed by data, not by a name we chose:
  * - numa_maps `nodes`: pages per node, keyed `N<nid>` as the file prints them.
@@ -37,7 +36,6 @@ const KERNEL_KEYS: readonly { file: RegExp; at: RegExp; keys: RegExp }[] = [
   { file: /^\/proc\/\d+\/status$/, at: /^$/, keys: /^[A-Za-z_]+$/ },
   { file: /^\/proc\/\d+\/numa_maps$/, at: /^\[\]$/, keys: /^kernelpagesize_kB$/ },
   { file: /^\/proc\/\d+\/numa_maps$/, at: /^\[\]\.nodes$/, keys: /^N\d+$/ },
-  { file: /\/meminfo$/, at: /^\.value$/, keys: /^[A-Za-z_]+(\([a-z_]+\))?$/ },
   { file: /\/per_cpu\/cpu\d+\/stats$/, at: /^\.value$/, keys: /^[a-z]+( [a-z]+)*$/ },
 ]
 
