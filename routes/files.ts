@@ -91,7 +91,8 @@ export function serveFile(app: App, f: SysfsFile, docs: FileDocs): void {
         const brief = f.brief ?? f.show
         const old = brief()
         write(text, req.method === 'POST')
-        // tracefs chooses what is observed, not what is simulated: not recorded (recording.ts).
+        // tracefs chooses what is observed, not what is simulated: no command, only its
+        // trace line is recorded (recording.ts).
         // A zero-length write that changed nothing (a sysfs store never saw it) is no write.
         if (text !== '' || brief() !== old) {
           const command = traced ? null : { do: 'write' as const, path: f.path, value: text }

@@ -3,8 +3,9 @@
  * calls the HTTP routes make: the sysfs table's stores (routes/files.ts), kernel.exec, fork,
  * exit and prctl (routes/processes.ts), the thread transitions (routes/threads.ts). Each
  * accepted command emits the `sysfs:sysfs_write` event the route would (http/audit.ts), so a
- * scenario's trace reads like the live session's. A rejected command throws, nothing having
- * changed, as the kernel's commands do.
+ * scenario's trace reads like the live session's; a `note` emits only that event (a write
+ * of the clock or tracefs, recorded for it: http/recording.ts). A rejected command throws,
+ * nothing having changed, as the kernel's commands do.
  */
 
 import type { z } from 'zod'
@@ -112,5 +113,8 @@ export function applyCommand(kernel: Kernel, files: readonly SysfsFile[], c: Com
       traceWrite(kernel, `/processes/${p.pid}/workload`, 'hot set', 'shifted')
       return
     }
+    case 'note':
+      traceWrite(kernel, c.path, c.old, c.new)
+      return
   }
 }

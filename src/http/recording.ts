@@ -5,10 +5,13 @@
  * is audited is recorded, and a write the state file could not keep is taken back with it
  * (host/persist.ts). The boot — seed and machine — is the scenario's `seed` and `machine`.
  *
- * Not recorded: the clock (PUT /sim mode and speed, POST /sim/step) and tracefs (tracing_on,
- * buffer_size_kb, the enable files): they change when and what is observed, not the
- * virtual-time trace of the simulation; the events enabled when the scenario is asked for
- * become its `record.trace.events`.
+ * The clock (PUT /sim mode and speed, POST /sim/step) and tracefs (tracing_on,
+ * buffer_size_kb, the enable files) are no commands: they change when and what is observed,
+ * not the simulation. Their `sysfs:sysfs_write` line, when it was traced, is recorded as a
+ * trace-only `note` (path, old, new) that a replay emits at the same virtual ms through the
+ * same traceWrite (experiments/commands.ts) without applying it, so the replay's trace is the
+ * live one byte for byte. The events enabled when the scenario is asked for become its
+ * `record.trace.events`, the selection of the whole replay.
  *
  * Bounded: the commands take at most `maxBytes` (RECORD_BYTES) as JSON. The command that
  * would exceed it and all after it are not kept; from then on the scenario cannot be given,

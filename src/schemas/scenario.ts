@@ -15,6 +15,8 @@ export const MAX_DURATION_MS = 864_000_000
 /** Default cap of a run that lasts until every budget is spent (one virtual hour). */
 export const DEFAULT_LIMIT_MS = 3_600_000
 export const MAX_TIMELINE = 10_000
+/** A note's old and new values: the longest a tracefs file's brief shows. */
+export const MAX_NOTE = 65_536
 /** A matrix has at most this many keys, and its cartesian product at most MAX_CELLS cells. */
 export const MAX_MATRIX_KEYS = 8
 export const MAX_CELLS = 256
@@ -76,6 +78,22 @@ export const Command = z
     z
       .strictObject({ ...at, do: z.literal('shift'), process: Target })
       .describe("a hotset workload's hot set moves now, as at its shift_at_ms"),
+    z
+      .strictObject({
+        ...at,
+        do: z.literal('note'),
+        path: z
+          .string()
+          .min(1)
+          .max(256)
+          .describe('what was written: /sim, /sim/step, a tracefs file'),
+        old: z.string().max(MAX_NOTE).describe('the value before, as the event prints it'),
+        new: z.string().max(MAX_NOTE).describe('the value after, as the event prints it'),
+      })
+      .describe(
+        'trace only: emits the sysfs:sysfs_write event of a write that changes no simulation ' +
+          'state (the clock, tracefs), as GET /sim/scenario records them; changes nothing',
+      ),
   ])
   .meta({ id: 'ScenarioCommand' })
 

@@ -81,8 +81,10 @@ const step = async (server: FastifyInstance, ms: number) =>
   expect((await post(server, '/sim/step', { ms })).statusCode).toBe(200)
 
 describe('GET /sim/scenario', () => {
-  it('replays headless into the live trace, byte for byte (less the clock writes)', async () => {
+  it('replays headless into the live trace, byte for byte', async () => {
     const { server, kernel } = await session()
+    const live: string[] = []
+    kernel.tracer.subscribe((ev) => live.push(traceLine(ev)))
     // The selection, as a user makes it in tracefs: everything off, then kscand's per-mm
     // events and the write events.
     expect((await put(server, `${EVENTS}/enable`, 0)).statusCode).toBe(200)
@@ -91,8 +93,6 @@ describe('GET /sim/scenario', () => {
       const path = `${system}/${event}/enable`
       expect((await put(server, `${EVENTS}/${path}`, 1)).statusCode).toBe(200)
     }
-    const live: string[] = []
-    kernel.tracer.subscribe((ev) => live.push(traceLine(ev)))
 
     const accepted = [
       () => put(server, '/sys/kernel/mm/kscand/scan_sleep_ms', 20),
@@ -116,7 +116,7 @@ describe('GET /sim/scenario', () => {
       const no = await rejected[i % rejected.length]()
       expect(no.statusCode).toBeGreaterThanOrEqual(400)
     }
-    // The clock's own settings are not commands: the trace does not depend on them.
+    // The clock's own settings are not commands, but their trace lines are the session's.
     expect(
       (await server.inject({ method: 'PUT', url: '/sim', payload: { speed: 5 } })).statusCode,
     ).toBe(200)
@@ -132,15 +132,19 @@ describe('GET /sim/scenario', () => {
     expect(Scenario.safeParse(doc).success).toBe(true)
     expect(doc.seed).toBe(SEED)
     expect(doc.duration_ms).toBe(kernel.now)
-    expect(doc.timeline.map((c: { do: string }) => c.do)).toEqual([
-      'write',
-      'prctl',
-      'spawn',
-      'fork',
-      'stop',
-      'exit',
-      'start',
+    // The tracefs writes, each step and the speed are trace-only notes; the rest are the
+    // accepted commands.
+    const notes = doc.timeline.filter((c: { do: string }) => c.do === 'note')
+    expect(notes.map((c: { path: string }) => c.path)).toEqual([
+      `${EVENTS}/enable`,
+      ...SELECTED.map((name) => `${EVENTS}/${name.replace(':', '/')}/enable`),
+      ...accepted.map(() => '/sim/step'),
+      '/sim',
+      '/sim/step',
     ])
+    expect(
+      doc.timeline.filter((c: { do: string }) => c.do !== 'note').map((c: { do: string }) => c.do),
+    ).toEqual(['write', 'prctl', 'spawn', 'fork', 'stop', 'exit', 'start'])
     expect(doc.record.trace.events).toEqual([
       ...doc.record.trace.events.filter((e: string) => !e.startsWith('sysfs:')),
       'sysfs:sysfs_write',
@@ -149,14 +153,15 @@ describe('GET /sim/scenario', () => {
     const out = dir()
     const replay = runScenario(parseScenario(res.body, 'session.yaml'), { traceDir: out })
     const text = readFileSync(replay.tracePath as string, 'utf8')
-    // The clock's own writes are traced live (the dashboard follows them) but are no
-    // commands: the replay has everything else, byte for byte.
+    // The whole live trace from boot, the clock's and tracefs's write lines included.
     const clock = live.filter((l) => / path=\/sim(\/step)? /.test(l))
     expect(clock).toHaveLength(accepted.length + 2)
-    const simulated = live.filter((l) => !clock.includes(l))
-    expect(simulated.length).toBeGreaterThan(1000)
-    expect(simulated.filter((l) => l.includes('sysfs_write'))).toHaveLength(accepted.length)
-    expect(text).toBe(simulated.map((l) => `${l}\n`).join(''))
+    expect(live.length).toBeGreaterThan(1000)
+    // A write line for each command and the step before it, the speed, the last step and
+    // the tracefs writes.
+    const writes = live.filter((l) => l.includes('sysfs_write'))
+    expect(writes).toHaveLength(accepted.length * 2 + 2 + SELECTED.length + 1)
+    expect(text).toBe(live.map((l) => `${l}\n`).join(''))
   })
 
   it('answers JSON by Accept', async () => {
