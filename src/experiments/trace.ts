@@ -1,7 +1,8 @@
 /**
  * A run's trace: the selected events as trace_pipe prints them (trace.txt) or as the event
- * stream's JSON objects, one a line (trace.jsonl), written as the kernel emits them. Events
- * not selected are disabled in the tracer, so the kernel does not build them at all.
+ * stream's JSON objects, one a line (trace.jsonl), written as the kernel emits them. The
+ * file is a consumer of the selected events only: the others, nobody else selecting them,
+ * the kernel does not build at all.
  */
 import { closeSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
@@ -28,9 +29,7 @@ export class TraceFile {
 
   constructor(kernel: Kernel, spec: TraceSpec, dir: string) {
     const keep = new Set(spec.events ?? FULL_NAMES)
-    FULL_NAMES.forEach((name, id) => {
-      kernel.tracer.on[id] = keep.has(name) ? 1 : 0
-    })
+    const mask = Uint8Array.from(FULL_NAMES, (name) => (keep.has(name) ? 1 : 0))
     this.path = join(dir, traceFileName(spec))
     this.fd = openSync(this.path, 'w')
     const sink =
@@ -46,7 +45,7 @@ export class TraceFile {
             this.w.byte(0x0a)
             this.maybeFlush()
           }
-    this.unsubscribe = kernel.tracer.subscribe(sink)
+    this.unsubscribe = kernel.tracer.subscribe(sink, mask)
   }
 
   private maybeFlush(): void {

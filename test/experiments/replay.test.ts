@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
-import { traceLine } from '../../src/events/format.ts'
+import { FULL_NAMES, traceLine } from '../../src/events/format.ts'
 import { parseScenario } from '../../src/experiments/load.ts'
 import { runScenario } from '../../src/experiments/run.ts'
 import { boot, type MachineConfig } from '../../src/host/boot.ts'
@@ -83,8 +83,10 @@ const step = async (server: FastifyInstance, ms: number) =>
 describe('GET /sim/scenario', () => {
   it('replays headless into the live trace, byte for byte', async () => {
     const { server, kernel } = await session()
+    // What a reader of the selected events sees from boot, as trace_pipe shows it.
     const live: string[] = []
-    kernel.tracer.subscribe((ev) => live.push(traceLine(ev)))
+    const mask = Uint8Array.from(FULL_NAMES, (name) => (SELECTED.includes(name) ? 1 : 0))
+    kernel.tracer.subscribe((ev) => live.push(traceLine(ev)), mask)
     // The selection, as a user makes it in tracefs: everything off, then kscand's per-mm
     // events and the write events.
     expect((await put(server, `${EVENTS}/enable`, 0)).statusCode).toBe(200)
