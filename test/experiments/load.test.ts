@@ -77,7 +77,7 @@ describe('loading a scenario', () => {
     [
       'an unknown command',
       'duration_ms: 1000\ntimeline:\n  - { at_ms: 1, do: reboot }\n',
-      "bad.yaml: timeline[0].do: Invalid discriminator value. Expected 'write' | 'prctl' | 'start' | 'stop' | 'spawn' | 'fork' | 'exit' | 'shift'",
+      "bad.yaml: timeline[0].do: Invalid discriminator value. Expected 'write' | 'prctl' | 'start' | 'stop' | 'spawn' | 'fork' | 'exit' | 'shift' | 'note'",
     ],
     [
       'a command after the end',

@@ -80,6 +80,28 @@ describe('a headless run', () => {
     ])
   })
 
+  it('emits a note as its write line at its time, changing nothing simulated', () => {
+    const events = ['kmem:kmem_scan_mm_end', 'kmem:kmem_scan_mm_migrate', 'sysfs:sysfs_write']
+    const note = { at_ms: 1500, do: 'note', path: '/sim', old: 'paused x1', new: 'afap x1' }
+    const [plain, noted] = [[], [note]].map((timeline) => {
+      const out = dir()
+      const { summary } = runInto(
+        scenario({ machine: MACHINE, timeline, duration_ms: 3000, record: { trace: { events } } }),
+        out,
+      )
+      const trace = readFileSync(`${out}/trace.txt`, 'utf8').split('\n')
+      return { processes: summary.processes, series: readFileSync(`${out}/series.csv`), trace }
+    })
+    const line = noted.trace.findIndex((l) => l.includes('sysfs_write'))
+    expect(noted.trace[line]).toMatch(
+      / 1\.500000: sysfs_write: path=\/sim old=paused x1 new=afap x1$/,
+    )
+    expect(noted.trace.filter((_, i) => i !== line)).toEqual(plain.trace)
+    expect(plain.trace.length).toBeGreaterThan(10)
+    expect(noted.processes).toEqual(plain.processes)
+    expect(noted.series).toEqual(plain.series)
+  })
+
   it('stops at the first command the kernel refuses, naming it', () => {
     const s = scenario({
       machine: MACHINE,
