@@ -172,7 +172,8 @@ const Env = z.object({
   RECORD_BYTES: integer(0, 64 * 1024 * 1024)
     .default(DEFAULT_RECORD_BYTES)
     .describe(
-      'Bytes (as JSON) of accepted commands kept for GET /sim/scenario; past it the ' +
+      'Bytes (as JSON) of accepted commands, and notes of traced clock and tracefs ' +
+        'writes, kept for GET /sim/scenario; past it the ' +
         'recording stops and GET /sim/scenario answers 413.',
     ),
   METRICS_MAX_PROCESSES: integer(0, MAX_PROCESSES)
