@@ -1,10 +1,10 @@
 /**
  * Sweeps (issue 15, performance): 8 cells of the demo machine (a matrix of kscand's
- * scan_sleep_ms) run by the sweep's pool with 2 worker threads, beside the same 8 cells run one
- * after another in this process (the pool with one job), in the same run. The pool's time
- * includes starting its workers (tsx compiles the sources in each). Each worker states its
+ * scan_sleep_ms) run by the sweep's pool with 2 jobs (one worker thread and this thread), beside
+ * the same 8 cells run one after another in this process (the pool with one job), in the same
+ * run. The pool's time includes starting its worker (tsx compiles the sources in it). Each worker states its
  * memory after its cells: its V8 heap and external memory (the simulated machine's typed
- * arrays), which is what one more worker adds. Beside the wall times, the CPU time of every
+ * arrays), which is what one more worker adds (this thread's cells state none). Beside the wall times, the CPU time of every
  * thread of the process, which the neighbours' load on a shared machine does not change.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -64,7 +64,7 @@ export async function sweepSuite(): Promise<BenchRow[]> {
   const memory = Math.max(...pool.done.map((d) => d.memory_bytes ?? 0)) / 2 ** 20
   return [
     {
-      name: `sweep of ${CELLS.length} cells (demo machine, ${VIRTUAL_MS / 1000} virtual s each), 2 workers`,
+      name: `sweep of ${CELLS.length} cells (demo machine, ${VIRTUAL_MS / 1000} virtual s each), 2 jobs`,
       value: pool.wall,
       unit: 'wall ms',
       baseline: { name: 'the same cells one after another', value: sequential.wall },
@@ -73,8 +73,8 @@ export async function sweepSuite(): Promise<BenchRow[]> {
     },
     {
       // On a machine whose cores are busy with others' work the wall times cannot show the
-      // pool's gain; the CPU times show what it costs beyond the cells (workers, tsx).
-      name: `sweep of ${CELLS.length} cells, 2 workers, CPU time of every thread`,
+      // pool's gain; the CPU times show what it costs beyond the cells (a worker, tsx).
+      name: `sweep of ${CELLS.length} cells, 2 jobs, CPU time of every thread`,
       value: pool.cpu,
       unit: 'CPU ms',
       baseline: { name: 'one after another', value: sequential.cpu },

@@ -1,7 +1,7 @@
 /**
  * `kscand-sim run SCENARIO [--out DIR] [--jobs N] [--shard I/N]`: runs a scenario headless
  * and writes its outputs (docs/experiments.md); a scenario with a matrix is a sweep, its cells
- * run in a pool of worker threads (sweep.ts). On a terminal, stderr carries one progress line
+ * run in the sweep's pool of threads (sweep.ts). On a terminal, stderr carries one progress line
  * redrawn in place (virtual time done / total, speed over real time, ETA; a sweep's cells
  * done); otherwise a plain line every few seconds (a sweep: one a cell). `kscand-sim merge
  * DIR… --out OUT` gathers a sweep's shards. A bad scenario or command line, or a command the
@@ -20,7 +20,7 @@ import { mergeSweeps, readSummary, runSweep } from './sweep.ts'
 export const USAGE =
   'Usage: kscand-sim run SCENARIO.yaml [--out DIR] [--jobs N] [--shard I/N]\n' +
   '       kscand-sim merge DIR... --out DIR\n'
-/** Most worker threads a sweep takes (--jobs). */
+/** Most threads a sweep runs cells in (--jobs): the process's own and workers. */
 export const MAX_JOBS = 256
 
 /** Exit codes, as the daemon's (src/daemon/shutdown.ts): 2 is a bad command line or file. */
