@@ -84,9 +84,14 @@ export async function runCells(
   const script = workerScript()
   const workers: Worker[] = []
   let failed: Error | null = null
+  let stopped = () => {}
+  const firstFailure = new Promise<void>((resolve) => {
+    stopped = resolve
+  })
   const fail = (err: Error) => {
     failed ??= err
     stopQueue(next, cells.length)
+    stopped()
   }
   try {
     const exited = Array.from({ length: Math.min(jobs, cells.length) - 1 }, () => {
@@ -94,10 +99,7 @@ export async function runCells(
       workers.push(w)
       return new Promise<void>((resolve) => {
         w.on('message', (d: CellDone) => (d.ok ? finish(d) : fail(failure(d))))
-        w.on('error', (err) => {
-          fail(err)
-          resolve()
-        })
+        w.on('error', fail)
         w.on('exit', (code) => {
           if (code !== 0) fail(new Error(`a sweep worker exited (${code})`))
           resolve()
@@ -112,7 +114,8 @@ export async function runCells(
       }
       await yieldToLoop()
     }
-    await Promise.all(exited)
+    // The first failure ends the wait: the workers still in a cell are terminated below.
+    await Promise.race([Promise.all(exited), firstFailure])
     if (failed) throw failed
     if (done.size < cells.length) throw new Error('a sweep worker stopped before its cells ran')
   } finally {
