@@ -283,7 +283,7 @@ describe('the dashboard in Chromium', () => {
     const run = panel.locator('#reports li[data-name="sticky"]')
     expect(
       await run.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href'))),
-    ).toEqual(['/sim/reports/sticky/summary.json'])
+    ).toEqual(['/sim/reports/sticky/report.html', '/sim/reports/sticky/summary.json'])
     const href = await panel.locator('#scenario-download').getAttribute('href')
     expect(href).toBe('/sim/scenario')
     // The link as the page's origin fetches it: the session so far, spawn and exit included.
